@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# scripts/test.sh: THE test command. Starts a throw-away PostgreSQL, Tansu (Kafka API),
+# SecantusDB (MongoDB API) and maildev (SMTP mail catcher) on their own ports and data
+# directory, runs `cargo test --workspace --all-targets --no-fail-fast` against them (one
+# failing test binary does not hide the others) and stops them again, whatever happens. Extra
+# arguments go to cargo test; with -p/--package only those packages are tested, e.g.
+#
+#   scripts/test.sh -p outbox-relay -- --nocapture
+#
+# Environment: TEST_RUNTIME_DIR (default .runtime/test, wiped at start), TEST_PG_PORT (25432),
+# TEST_KAFKA_PORT (29092), TEST_MONGO_PORT (28017), TEST_SMTP_PORT (21025), TEST_MAIL_WEB_PORT
+# (21080); the defaults lie outside Linux's ephemeral port range (32768-60999), so an outgoing
+# connection never holds them. It never touches a running platform (setup/startup.sh).
+#
+# The tests get: TEST_DATABASE_URL (admin URL; tests create their own databases),
+# TEST_KAFKA_BOOTSTRAP, TEST_MONGODB_URI (mongodb://127.0.0.1:PORT/?directConnection=true),
+# TEST_SMTP_PORT and TEST_MAIL_API (maildev's HTTP API, http://127.0.0.1:PORT), TANSU_BIN,
+# SECANTUSD_BIN and MAILDEV_BIN (to start servers of their own) and TEST_RUNTIME_DIR.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=setup/lib.sh
+source "$repo/setup/lib.sh"
+
+runtime=$(abspath "${TEST_RUNTIME_DIR:-$repo/.runtime/test}")
+pg_port=${TEST_PG_PORT:-25432}
+kafka_port=${TEST_KAFKA_PORT:-29092}
+mongo_port=${TEST_MONGO_PORT:-28017}
+smtp_port=${TEST_SMTP_PORT:-21025}
+mail_web_port=${TEST_MAIL_WEB_PORT:-21080}
+pg_data=$runtime/pg/data
+tansu_pidfile=$runtime/pids/tansu.pid
+mongo_pidfile=$runtime/pids/secantusd.pid
+maildev_pidfile=$runtime/pids/maildev.pid
+
+case $runtime in
+/ | "$HOME" | "$repo" | "$(dirname "$repo")") die "refusing to use $runtime as TEST_RUNTIME_DIR (it is wiped)" ;;
+esac
+
+# Stops what this script started (also what a killed earlier run left in the same directory).
+stop_test_infra() {
+    stop_pidfile "$maildev_pidfile" 20
+    stop_pidfile "$mongo_pidfile" 20
+    stop_pidfile "$tansu_pidfile" 20
+    if [[ -f $pg_data/PG_VERSION ]]; then stop_postgres "$pg_data"; fi
+}
+
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    log "cleaning up test infrastructure"
+    stop_test_infra || warn "cleanup failed; check with: ps aux | grep $runtime"
+    if ((rc != 0)); then log "logs kept in $runtime/logs"; fi
+    exit "$rc"
+}
+
+log "== tools"
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (rustup) first"
+ensure_command curl
+ensure_postgres_binaries
+ensure_tansu
+ensure_secantus
+ensure_maildev
+
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log "== runtime dir $runtime (wiped)"
+stop_test_infra
+rm -rf "$runtime"
+mkdir -p "$runtime/logs" "$runtime/pids" "$runtime/kafka"
+
+log "== PostgreSQL on 127.0.0.1:$pg_port"
+# A disposable cluster: durability settings off for speed, room for many test pools.
+start_postgres "$pg_data" "$pg_port" "$runtime/logs/postgres.log" \
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400
+
+log "== Tansu (Kafka API) on 127.0.0.1:$kafka_port"
+start_tansu "$runtime/kafka" "$kafka_port" "$runtime/logs/tansu.log" "$tansu_pidfile"
+
+log "== SecantusDB (MongoDB API) on 127.0.0.1:$mongo_port"
+start_mongo "$runtime/mongo" "$mongo_port" "$runtime/logs/secantusd.log" "$mongo_pidfile"
+
+log "== maildev (SMTP mail catcher) on 127.0.0.1:$smtp_port, HTTP API on 127.0.0.1:$mail_web_port"
+start_maildev "$smtp_port" "$mail_web_port" "$runtime/logs/maildev.log" "$maildev_pidfile" "$runtime/mail"
+
+export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+export TEST_KAFKA_BOOTSTRAP="127.0.0.1:$kafka_port"
+export TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
+export TEST_SMTP_PORT=$smtp_port
+export TEST_MAIL_API="http://127.0.0.1:$mail_web_port"
+export TANSU_BIN SECANTUSD_BIN MAILDEV_BIN
+export TEST_RUNTIME_DIR=$runtime
+for var in TEST_DATABASE_URL TEST_KAFKA_BOOTSTRAP TEST_MONGODB_URI TEST_SMTP_PORT TEST_MAIL_API \
+    TANSU_BIN SECANTUSD_BIN MAILDEV_BIN TEST_RUNTIME_DIR; do
+    log "$var=${!var}"
+done
+
+# The whole workspace, unless the arguments (before a `--`) choose packages: cargo ignores -p
+# when --workspace is given.
+scope=(--workspace)
+for arg in "$@"; do
+    case $arg in
+    --) break ;;
+    -p | -p* | --package | --package=* | --workspace | --all) scope=() && break ;;
+    esac
+done
+
+cmd=(cargo test "${scope[@]}" --all-targets --no-fail-fast "$@")
+log "== ${cmd[*]}"
+cd "$repo"
+rc=0
+"${cmd[@]}" || rc=$?
+if ((rc == 0)); then log "tests passed"; else log "tests failed (exit $rc)"; fi
+exit "$rc"

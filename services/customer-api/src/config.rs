@@ -1,0 +1,30 @@
+//! customer-api configuration: flags, each with an environment variable and a default.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "customer-api",
+    about = "Customer CRUD API with a transactional outbox"
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CUSTOMER_API_ADDR", default_value = "127.0.0.1:8001")]
+    pub addr: SocketAddr,
+    /// PostgreSQL URL of the customer database (falls back to DATABASE_URL).
+    #[arg(
+        long,
+        env = "CUSTOMER_DATABASE_URL",
+        default_value_t = default_database_url()
+    )]
+    pub database_url: String,
+    #[command(flatten)]
+    pub pool: runtime::db::PoolArgs,
+    #[command(flatten)]
+    pub log: runtime::telemetry::LogArgs,
+}
+
+fn default_database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5433/customers".to_owned())
+}

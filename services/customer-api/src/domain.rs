@@ -1,0 +1,251 @@
+//! Customer input, parsed at the edge: once a value has one of these types it is valid, so no
+//! handler or query re-checks a field.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+use web::FieldErrors;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerName(String);
+
+impl CustomerName {
+    pub const MAX_CHARS: usize = 400;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let trimmed = raw.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 {
+            Err("must not be empty".into())
+        } else if chars > Self::MAX_CHARS {
+            Err(format!(
+                "must be at most {} characters (got {chars})",
+                Self::MAX_CHARS
+            ))
+        } else {
+            Ok(Self(trimmed.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// A pragmatic check (one `@`, a non-empty local part, a dotted domain of letters, digits
+    /// and hyphens), not RFC 5322's full grammar: the address is proven by the mail that the
+    /// notifier sends, not by a regex.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let email = raw.trim();
+        let invalid = || Err(format!("'{email}' is not a valid email address"));
+        if email.len() > 254 || email.chars().any(char::is_whitespace) {
+            return invalid();
+        }
+        let Some((local, domain)) = email.split_once('@') else {
+            return invalid();
+        };
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
+            return invalid();
+        }
+        Ok(Self(email.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Digits with an optional leading `+`, spaces and dashes; 3 to 20 digits.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let phone = raw.trim();
+        let body = phone.strip_prefix('+').unwrap_or(phone);
+        let allowed = body
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
+        let digits = body.chars().filter(char::is_ascii_digit).count();
+        if !allowed || !(3..=20).contains(&digits) {
+            return Err(format!(
+                "'{phone}' is not a phone number (3-20 digits, optional leading +, spaces and dashes)"
+            ));
+        }
+        Ok(Self(phone.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The writable fields of a customer, all valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerFields {
+    pub name: CustomerName,
+    pub email: Email,
+    pub phone: Option<Phone>,
+}
+
+/// Body of `POST` and `PUT`: every field (phone may be null).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerInput {
+    #[schema(example = "Ada Lovelace")]
+    pub name: String,
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    #[schema(example = "+44 20 7946 0000")]
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// Body of `PATCH` (JSON merge patch): absent fields stay, `"phone": null` clears the phone.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "present_or_null")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+}
+
+/// Distinguishes `"phone": null` (Some(None)) from an absent field (None, via `default`).
+fn present_or_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Collects every field error at once so the client can fix them in one go.
+struct Collector(FieldErrors);
+
+impl Collector {
+    fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|e| self.0.insert(field.to_owned(), e)).ok()
+    }
+}
+
+fn parse_phone(raw: Option<&str>) -> Result<Option<Phone>, String> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(p) => Phone::parse(p).map(Some),
+    }
+}
+
+impl CustomerInput {
+    pub fn parse(&self) -> Result<CustomerFields, FieldErrors> {
+        let mut c = Collector(FieldErrors::new());
+        let name = c.take("name", CustomerName::parse(&self.name));
+        let email = c.take("email", Email::parse(&self.email));
+        let phone = c.take("phone", parse_phone(self.phone.as_deref()));
+        match (name, email, phone) {
+            (Some(name), Some(email), Some(phone)) => Ok(CustomerFields { name, email, phone }),
+            _ => Err(c.0),
+        }
+    }
+}
+
+impl CustomerPatch {
+    /// The fields after applying this patch to `current`.
+    pub fn apply(&self, current: &CustomerFields) -> Result<CustomerFields, FieldErrors> {
+        let mut c = Collector(FieldErrors::new());
+        let name = match &self.name {
+            Some(n) => c.take("name", CustomerName::parse(n)),
+            None => Some(current.name.clone()),
+        };
+        let email = match &self.email {
+            Some(e) => c.take("email", Email::parse(e)),
+            None => Some(current.email.clone()),
+        };
+        let phone = match &self.phone {
+            Some(p) => c.take("phone", parse_phone(p.as_deref())),
+            None => Some(current.phone.clone()),
+        };
+        match (name, email, phone) {
+            (Some(name), Some(email), Some(phone)) => Ok(CustomerFields { name, email, phone }),
+            _ => Err(c.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(CustomerName::parse("  Ada ").unwrap().as_str(), "Ada");
+        assert!(CustomerName::parse("   ").is_err());
+        assert!(CustomerName::parse(&"x".repeat(400)).is_ok());
+        assert!(CustomerName::parse(&"x".repeat(401)).is_err());
+        // characters, not bytes
+        assert!(CustomerName::parse(&"é".repeat(400)).is_ok());
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        for ok in ["a@b.io", "first.last+tag@mail.example.com", "x@a-b.de"] {
+            assert!(Email::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "a", "a@b", "@b.io", "a@@b.io", "a b@c.io", "a@-b.io", "a@b..io",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn phones_allow_plus_spaces_and_dashes() {
+        for ok in ["+44 20 7946 0000", "555-1234", "0123456789"] {
+            assert!(Phone::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["12", "phone", "+1 (555) 123", "++123456"] {
+            assert!(Phone::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn input_reports_every_bad_field() {
+        let input = CustomerInput {
+            name: "".into(),
+            email: "nope".into(),
+            phone: Some("x".into()),
+        };
+        let errors = input.parse().unwrap_err();
+        assert_eq!(
+            errors.keys().collect::<Vec<_>>(),
+            ["email", "name", "phone"]
+        );
+    }
+
+    #[test]
+    fn patch_keeps_absent_fields_and_clears_null_phone() {
+        let current = CustomerInput {
+            name: "A".into(),
+            email: "a@b.io".into(),
+            phone: Some("555-1234".into()),
+        }
+        .parse()
+        .unwrap();
+        let patch: CustomerPatch = serde_json::from_str(r#"{"phone": null}"#).unwrap();
+        let next = patch.apply(&current).unwrap();
+        assert_eq!(next.name, current.name);
+        assert_eq!(next.phone, None);
+        let untouched: CustomerPatch = serde_json::from_str("{}").unwrap();
+        assert_eq!(untouched.apply(&current).unwrap(), current);
+    }
+}

@@ -1,0 +1,10 @@
+//! customer-api: customers over REST, each write recorded in the transactional outbox.
+//!
+//! `domain` parses input into valid types, `store` runs each write and its outbox event in one
+//! transaction, `http` maps requests and errors, `startup` wires it together for `main` and tests.
+
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod startup;
+pub mod store;

@@ -1,0 +1,92 @@
+//! Spawns customer-api in-process on a free port against a fresh database, like a user's
+//! deployment but one per test.
+#![allow(dead_code)]
+
+use clap::Parser;
+use customer_api::{config::Config, startup};
+use reqwest::{Client, Response};
+use runtime::Shutdown;
+use serde_json::{json, Value};
+use test_support::TestEnv;
+
+pub struct TestApp {
+    pub base: String,
+    pub database_url: String,
+    pub env: TestEnv,
+    pub client: Client,
+    shutdown: Shutdown,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let env = TestEnv::get();
+    let database_url = env.fresh_database().await;
+    let config = Config::try_parse_from([
+        "customer-api",
+        "--addr",
+        "127.0.0.1:0",
+        "--database-url",
+        &database_url,
+    ])
+    .expect("valid test config");
+    let app = startup::build(&config)
+        .await
+        .expect("building customer-api");
+    let listener = runtime::serve::bind(config.addr).await.expect("binding");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = Shutdown::new();
+    tokio::spawn(runtime::serve::serve(listener, app, shutdown.clone()));
+    TestApp {
+        base,
+        database_url,
+        env,
+        client: Client::new(),
+        shutdown,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_customer(&self, body: &Value) -> Response {
+        self.client
+            .post(self.url("/api/v1/customers"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a customer and returns its JSON.
+    pub async fn create(&self, name: &str) -> Value {
+        let email = format!(
+            "{}@example.com",
+            test_support::unique(&name.to_lowercase().replace(' ', "."))
+        );
+        let response = self
+            .post_customer(&json!({"name": name, "email": email, "phone": "+1 555-0100"}))
+            .await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    pub async fn customers_rows(&self) -> i64 {
+        test_support::count(&self.database_url, "SELECT count(*) AS n FROM customers").await
+    }
+
+    pub async fn outbox_rows(&self) -> i64 {
+        test_support::count(&self.database_url, "SELECT count(*) AS n FROM outbox").await
+    }
+
+    /// (customer rows, outbox rows): compare before and after a request that must write nothing.
+    pub async fn written(&self) -> (i64, i64) {
+        (self.customers_rows().await, self.outbox_rows().await)
+    }
+}

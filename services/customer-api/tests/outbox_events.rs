@@ -1,0 +1,254 @@
+//! The transactional outbox as the customer API uses it: one self-contained event per committed
+//! change, atomic with the change, and on Kafka in commit order once the relay runs.
+
+mod common;
+
+use common::{spawn_app, TestApp};
+use events::{ChangeEvent, Op};
+use futures::future::join_all;
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+use std::time::Duration;
+use test_support::{process::RunningService, topic};
+
+const KAFKA_WAIT: Duration = Duration::from_secs(60);
+
+fn customer_url(app: &TestApp, id: &str) -> String {
+    app.url(&format!("/api/v1/customers/{id}"))
+}
+
+/// The outbox payloads for one customer, in outbox order.
+async fn outbox_events(app: &TestApp, id: &str) -> Vec<ChangeEvent> {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Jsonb)]
+        payload: Value,
+    }
+    let mut conn = AsyncPgConnection::establish(&app.database_url)
+        .await
+        .unwrap();
+    let rows: Vec<Row> =
+        diesel::sql_query("SELECT payload FROM outbox WHERE aggregate_id = $1 ORDER BY id")
+            .bind::<diesel::sql_types::Text, _>(id)
+            .load(&mut conn)
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|r| serde_json::from_value(r.payload).unwrap())
+        .collect()
+}
+
+/// create → update → update → delete through the API; returns the id and each response image.
+async fn lifecycle(app: &TestApp) -> (String, Vec<Value>) {
+    let created = app.create("Katherine Johnson").await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let url = customer_url(app, &id);
+    let renamed: Value = app
+        .client
+        .patch(&url)
+        .json(&json!({"name": "Katherine G. Johnson"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let moved: Value = app
+        .client
+        .put(&url)
+        .header(header::IF_MATCH, "\"2\"")
+        .json(&json!({"name": "Katherine G. Johnson", "email": "kgj@nasa.gov", "phone": "757-864-1000"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.client.delete(&url).send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    (id, vec![created, renamed, moved])
+}
+
+/// Checks the four lifecycle events against the API's own responses.
+fn assert_lifecycle(events: &[ChangeEvent], id: &str, images: &[Value]) {
+    let summary: Vec<(Op, i64, &str)> = events
+        .iter()
+        .map(|e| (e.op, e.version, e.event_type.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (Op::Create, 1, "customer.created"),
+            (Op::Update, 2, "customer.updated"),
+            (Op::Update, 3, "customer.updated"),
+            (Op::Delete, 4, "customer.deleted"),
+        ]
+    );
+    let [created, renamed, moved] = images else {
+        panic!("three images")
+    };
+    let expected: [(Option<&Value>, Option<&Value>); 4] = [
+        (None, Some(created)),
+        (Some(created), Some(renamed)),
+        (Some(renamed), Some(moved)),
+        (Some(moved), None),
+    ];
+    for (event, (before, after)) in events.iter().zip(expected) {
+        assert_eq!(event.aggregate_type, "customer");
+        assert_eq!(event.aggregate_id, id);
+        assert_eq!(
+            event.before.as_ref(),
+            before,
+            "before image of v{}",
+            event.version
+        );
+        assert_eq!(
+            event.after.as_ref(),
+            after,
+            "after image of v{}",
+            event.version
+        );
+        assert_eq!(event.source.service, "customer-api");
+        assert_eq!(event.source.table, "customers");
+        assert!(event.source.tx_id > 0);
+    }
+    let mut ids: Vec<_> = events.iter().map(|e| e.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "event ids are unique");
+}
+
+#[tokio::test]
+async fn every_write_records_one_self_contained_event_in_the_outbox() {
+    let app = spawn_app().await;
+    let (id, images) = lifecycle(&app).await;
+    assert_lifecycle(&outbox_events(&app, &id).await, &id, &images);
+    assert_eq!(app.outbox_rows().await, 4);
+}
+
+#[tokio::test]
+async fn a_write_that_fails_after_the_row_insert_leaves_neither_row_nor_event() {
+    let app = spawn_app().await;
+    let survivor = app.create("Before The Fault").await;
+    // Make the outbox insert fail: the customer row is already inserted in the same transaction.
+    test_support::execute(
+        &app.database_url,
+        "CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN RAISE EXCEPTION 'injected outbox failure'; END $$; \
+         CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_outbox();",
+    )
+    .await;
+    let before = app.written().await;
+
+    let response = app
+        .post_customer(&json!({"name": "Doomed", "email": "doomed@example.com"}))
+        .await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        !body["message"].as_str().unwrap().contains("injected"),
+        "internal causes stay in the log"
+    );
+    let url = customer_url(&app, survivor["id"].as_str().unwrap());
+    let update = app
+        .client
+        .patch(&url)
+        .json(&json!({"name": "Changed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(update.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let delete = app.client.delete(&url).send().await.unwrap();
+    assert_eq!(delete.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+    assert_eq!(
+        app.written().await,
+        before,
+        "no customer row and no outbox row"
+    );
+    let unchanged: Value = app
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        unchanged, survivor,
+        "the failed update and delete were rolled back"
+    );
+}
+
+#[tokio::test]
+async fn create_update_update_delete_reach_kafka_as_four_ordered_events() {
+    let app = spawn_app().await;
+    let prefix = test_support::unique("lifecycle") + ".";
+    let relay = RunningService::relay(&app.database_url, &app.env.bootstrap, &prefix, &[]).await;
+    let (id, images) = lifecycle(&app).await;
+    let events = topic::events_for(
+        &app.env.bootstrap,
+        &format!("{prefix}customers"),
+        &id,
+        4,
+        KAFKA_WAIT,
+    )
+    .await;
+    assert_lifecycle(&events, &id, &images);
+    assert_eq!(
+        events,
+        outbox_events(&app, &id).await,
+        "Kafka carries exactly what the outbox recorded"
+    );
+    drop(relay);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_updates_of_one_customer_arrive_in_version_order() {
+    let app = spawn_app().await;
+    let prefix = test_support::unique("concurrent") + ".";
+    let _relay = RunningService::relay(&app.database_url, &app.env.bootstrap, &prefix, &[]).await;
+    let id = app.create("Contended").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = customer_url(&app, &id);
+    let responses = join_all((0..50).map(|i| {
+        let request = app
+            .client
+            .patch(&url)
+            .json(&json!({"name": format!("Writer {i}")}));
+        async move { request.send().await.unwrap().status() }
+    }))
+    .await;
+    assert!(
+        responses.iter().all(|s| *s == StatusCode::OK),
+        "{responses:?}"
+    );
+
+    let events = topic::events_for(
+        &app.env.bootstrap,
+        &format!("{prefix}customers"),
+        &id,
+        51,
+        KAFKA_WAIT,
+    )
+    .await;
+    let versions: Vec<i64> = events.iter().map(|e| e.version).collect();
+    assert_eq!(
+        versions,
+        (1..=51).collect::<Vec<_>>(),
+        "topic order is version (commit) order"
+    );
+    // Each event's before image is the previous event's after image: no interleaving.
+    for pair in events.windows(2) {
+        assert_eq!(
+            pair[1].before, pair[0].after,
+            "v{} follows v{}",
+            pair[1].version, pair[0].version
+        );
+    }
+}

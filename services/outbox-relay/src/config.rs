@@ -1,0 +1,64 @@
+//! outbox-relay configuration: flags, each with an environment variable and a default.
+
+use std::{net::SocketAddr, time::Duration};
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "outbox-relay", about = "Publishes outbox events to Kafka")]
+pub struct Config {
+    /// Address for health and metrics.
+    #[arg(long, env = "RELAY_ADDR", default_value = "127.0.0.1:8005")]
+    pub addr: SocketAddr,
+    /// PostgreSQL URL of the database whose `outbox` table this relay drains.
+    #[arg(long, env = "RELAY_DATABASE_URL", default_value_t = default_database_url())]
+    pub database_url: String,
+    #[command(flatten)]
+    pub kafka: kafka::KafkaArgs,
+    /// Prepended to every topic name (like Debezium's `topic.prefix`), to share one broker
+    /// between environments.
+    #[arg(long, env = "TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
+    /// Most events read and published per round trip.
+    #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
+    pub batch_size: i64,
+    /// How often to look for events when no NOTIFY arrives (a safety net, e.g. after a lost
+    /// connection).
+    #[arg(long, env = "RELAY_POLL_INTERVAL_MS", default_value = "1000", value_parser = millis)]
+    pub poll_interval: Duration,
+    /// How often a standby tries to become the publisher.
+    #[arg(long, env = "RELAY_STANDBY_POLL_MS", default_value = "1000", value_parser = millis)]
+    pub standby_poll: Duration,
+    /// How long a send may wait for the broker before the batch is retried.
+    #[arg(long, env = "RELAY_DELIVERY_TIMEOUT_MS", default_value = "10000", value_parser = millis)]
+    pub delivery_timeout: Duration,
+    /// Producer linger: a little waiting buys larger broker requests under load.
+    #[arg(long, env = "RELAY_LINGER_MS", default_value = "5", value_parser = millis)]
+    pub linger: Duration,
+    /// How long published events stay in the outbox (for audit and replay) before pruning.
+    #[arg(long, env = "OUTBOX_RETENTION_SECS", default_value = "86400", value_parser = seconds)]
+    pub retention: Duration,
+    /// How often to prune.
+    #[arg(long, env = "OUTBOX_PRUNE_INTERVAL_SECS", default_value = "60", value_parser = seconds)]
+    pub prune_interval: Duration,
+    /// The advisory lock that elects the publisher; relays of one outbox must share it.
+    #[arg(long, env = "RELAY_LOCK_KEY", default_value_t = 0x6f7574626f78)]
+    pub lock_key: i64,
+    #[command(flatten)]
+    pub log: runtime::telemetry::LogArgs,
+}
+
+fn default_database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5433/customers".to_owned())
+}
+
+fn millis(s: &str) -> Result<Duration, String> {
+    s.parse()
+        .map(Duration::from_millis)
+        .map_err(|e| format!("{e}"))
+}
+
+fn seconds(s: &str) -> Result<Duration, String> {
+    s.parse()
+        .map(Duration::from_secs)
+        .map_err(|e| format!("{e}"))
+}

@@ -1,0 +1,154 @@
+//! Sends a batch of outbox events to Kafka and reports how many of them, from the start of the
+//! batch, the broker acknowledged.
+//!
+//! The whole batch is handed to librdkafka before any acknowledgement is awaited, so a batch
+//! costs about one broker round trip. The idempotent producer keeps the batch in order within
+//! the partition even when it retries internally; the caller marks only the acknowledged
+//! prefix, so a partial failure is retried from the first unacknowledged event.
+
+use chrono::Utc;
+use kafka::{KafkaArgs, KafkaError};
+use outbox::PendingEvent;
+use rdkafka::{
+    message::{Header, OwnedHeaders},
+    producer::{future_producer::OwnedDeliveryResult, FutureProducer, FutureRecord},
+};
+use std::{collections::HashSet, time::Duration};
+
+pub struct Publisher {
+    kafka: KafkaArgs,
+    producer: FutureProducer,
+    topic_prefix: String,
+    delivery_timeout: Duration,
+    linger: Duration,
+    known_topics: HashSet<String>,
+}
+
+/// The outcome of one batch.
+#[derive(Debug)]
+pub struct Published {
+    /// Events acknowledged from the start of the batch; these may be marked published.
+    pub acked: usize,
+    /// Why the rest were not, if any were not.
+    pub error: Option<String>,
+}
+
+impl Publisher {
+    pub fn new(
+        kafka: KafkaArgs,
+        topic_prefix: String,
+        delivery_timeout: Duration,
+        linger: Duration,
+    ) -> Result<Self, KafkaError> {
+        let producer = kafka.idempotent_producer(delivery_timeout, linger)?;
+        Ok(Self {
+            kafka,
+            producer,
+            topic_prefix,
+            delivery_timeout,
+            linger,
+            known_topics: HashSet::new(),
+        })
+    }
+
+    /// After a failed batch: a fresh producer starts a new idempotence epoch instead of
+    /// carrying over whatever state the failure left behind.
+    pub fn reset(&mut self) -> Result<(), KafkaError> {
+        self.producer = self
+            .kafka
+            .idempotent_producer(self.delivery_timeout, self.linger)?;
+        Ok(())
+    }
+
+    fn topic(&self, event: &PendingEvent) -> String {
+        format!("{}{}", self.topic_prefix, event.topic)
+    }
+
+    async fn ensure_topics(&mut self, batch: &[PendingEvent]) -> Result<(), KafkaError> {
+        let missing: Vec<String> = batch
+            .iter()
+            .map(|e| self.topic(e))
+            .filter(|t| !self.known_topics.contains(t))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = missing.iter().map(String::as_str).collect();
+        self.kafka.ensure_topics(&names).await?;
+        self.known_topics.extend(missing);
+        Ok(())
+    }
+
+    pub async fn publish(&mut self, batch: &[PendingEvent]) -> Published {
+        if let Err(e) = self.ensure_topics(batch).await {
+            return Published {
+                acked: 0,
+                error: Some(e.to_string()),
+            };
+        }
+        let mut pending = Vec::with_capacity(batch.len());
+        let mut send_error = None;
+        for event in batch {
+            let topic = self.topic(event);
+            let payload = match serde_json::to_vec(&event.payload) {
+                Ok(p) => p,
+                Err(e) => {
+                    send_error = Some(format!(
+                        "event {} cannot be serialized: {e}",
+                        event.event_id
+                    ));
+                    break;
+                }
+            };
+            let event_id = event.event_id.to_string();
+            let headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: "id",
+                    value: Some(&event_id),
+                })
+                .insert(Header {
+                    key: "type",
+                    value: Some(&event.event_type),
+                });
+            let record = FutureRecord::to(&topic)
+                .key(&event.aggregate_id)
+                .payload(&payload)
+                .headers(headers);
+            match self.producer.send_result(record) {
+                Ok(delivery) => pending.push(delivery),
+                Err((e, _)) => {
+                    send_error = Some(format!("enqueueing event {}: {e}", event.event_id));
+                    break;
+                }
+            }
+        }
+        let mut acked = 0;
+        let mut error = None;
+        for (delivery, event) in pending.into_iter().zip(batch) {
+            let result: Result<OwnedDeliveryResult, _> = delivery.await;
+            match result {
+                Ok(Ok(_)) if error.is_none() => {
+                    acked += 1;
+                    let latency = (Utc::now() - event.created_at).to_std().unwrap_or_default();
+                    metrics::histogram!("relay_publish_latency_seconds")
+                        .record(latency.as_secs_f64());
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err((e, _))) => {
+                    error.get_or_insert_with(|| {
+                        format!("broker rejected event {}: {e}", event.event_id)
+                    });
+                }
+                Err(_) => {
+                    error.get_or_insert_with(|| "producer dropped the delivery".to_owned());
+                }
+            }
+        }
+        Published {
+            acked,
+            error: error.or(send_error),
+        }
+    }
+}

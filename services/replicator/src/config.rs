@@ -1,0 +1,41 @@
+//! replicator configuration: flags, each with an environment variable and a default.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "replicator", about = "Replicates change events into MongoDB")]
+pub struct Config {
+    /// Address for health and metrics.
+    #[arg(long, env = "REPLICATOR_ADDR", default_value = "127.0.0.1:8006")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub kafka: kafka::KafkaArgs,
+    /// Aggregate topics to replicate; each becomes a collection of the same name.
+    #[arg(
+        long,
+        env = "REPLICATOR_TOPICS",
+        value_delimiter = ',',
+        default_value = "customers"
+    )]
+    pub topics: Vec<String>,
+    /// Prepended to every topic name (collections keep the bare name).
+    #[arg(long, env = "TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
+    /// Consumer group; offsets are committed under it after each MongoDB write.
+    #[arg(long, env = "REPLICATOR_GROUP", default_value = "replicator")]
+    pub group: String,
+    #[arg(
+        long,
+        env = "MONGODB_URI",
+        default_value = "mongodb://127.0.0.1:27017/?directConnection=true"
+    )]
+    pub mongodb_uri: String,
+    #[arg(long, env = "MONGODB_DATABASE", default_value = "replica")]
+    pub mongodb_database: String,
+    /// Resync mode: drop the target database first, consume until every partition is caught
+    /// up, then exit (use with a new group and a new database).
+    #[arg(long)]
+    pub resync: bool,
+    #[command(flatten)]
+    pub log: runtime::telemetry::LogArgs,
+}

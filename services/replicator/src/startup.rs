@@ -1,0 +1,76 @@
+//! Wires the replicator: MongoDB client, the shared consume loop, health and metrics.
+
+use crate::{config::Config, handler::ReplicationHandler, read_model::ReadModel};
+use anyhow::Context;
+use kafka::consume::{ConsumeLoop, RetryPolicy};
+use mongodb::{bson::doc, options::ClientOptions, Client};
+use runtime::{ops, Shutdown};
+use std::{sync::Arc, time::Duration};
+
+pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    let mut options = ClientOptions::parse(&config.mongodb_uri)
+        .await
+        .context("parsing MONGODB_URI")?;
+    // Fail fast while MongoDB is down, so the consume loop backs off and retries visibly.
+    options.server_selection_timeout = Some(Duration::from_secs(3));
+    options.connect_timeout = Some(Duration::from_secs(3));
+    options.app_name = Some("replicator".into());
+    let client = Client::with_options(options)?;
+    let db = client.database(&config.mongodb_database);
+    if config.resync {
+        tracing::info!(database = %config.mongodb_database, "resync: dropping the target database");
+        db.drop()
+            .await
+            .context("dropping the resync target database")?;
+    }
+
+    let ping_db = db.clone();
+    let ready: ops::ReadinessCheck = Arc::new(move || {
+        let db = ping_db.clone();
+        Box::pin(async move {
+            db.run_command(doc! {"ping": 1})
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    });
+    let server =
+        runtime::serve::spawn_ops(config.addr, "replicator", ready, shutdown.clone()).await?;
+
+    let topics: Vec<String> = config
+        .topics
+        .iter()
+        .map(|t| format!("{}{t}", config.topic_prefix))
+        .collect();
+    let consume = ConsumeLoop::new(
+        &config.kafka,
+        "replicator",
+        &config.group,
+        &topics,
+        RetryPolicy::default(),
+    )
+    .await?;
+    let mut handler = ReplicationHandler::new(ReadModel::new(db), config.topic_prefix.clone());
+    tracing::info!(?topics, group = %config.group, database = %config.mongodb_database, "replicating");
+
+    let handled = if config.resync {
+        let caught_up = async {
+            loop {
+                tokio::select! {
+                    _ = shutdown.requested() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+                if consume.caught_up() {
+                    return;
+                }
+            }
+        };
+        consume.run(&mut handler, caught_up).await
+    } else {
+        consume.run(&mut handler, shutdown.requested()).await
+    };
+    tracing::info!(handled, "replicator stopped");
+    shutdown.trigger();
+    server.await??;
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! The consume loop every consumer binary shares: one message at a time, in partition order,
+//! offsets committed only after the handler finished with the message.
+//!
+//! A handler answers each message with an [`Outcome`]: done (commit), poison (publish to
+//! `<topic>.dlq` with the reason in headers, commit, move on) or retry (a dependency is down:
+//! back off and hand the same message again, never skipping it). Shutdown stops between
+//! messages; what is done is committed, what is not is redelivered to the next instance.
+
+use crate::{KafkaArgs, KafkaError};
+use rdkafka::{
+    consumer::{CommitMode, Consumer, StreamConsumer},
+    message::{BorrowedMessage, Header, OwnedHeaders},
+    producer::{FutureProducer, FutureRecord},
+    Message,
+};
+use std::{future::Future, time::Duration};
+
+/// What became of one message.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Applied (or deliberately skipped, e.g. a stale version): commit it.
+    Done,
+    /// It can never be handled: dead-letter it with this reason and go on.
+    Poison(String),
+    /// A dependency failed: back off and try the same message again.
+    Retry(String),
+}
+
+/// A message as handlers see it.
+pub struct Incoming<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<&'a [u8]>,
+    pub payload: Option<&'a [u8]>,
+}
+
+pub trait Handler {
+    fn handle(&mut self, message: &Incoming<'_>) -> impl Future<Output = Outcome> + Send;
+}
+
+/// Retry timing for [`Outcome::Retry`]: exponential with jitter between `min` and `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            min: Duration::from_millis(200),
+            max: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    pub fn delay(&self, attempt: u32) -> Duration {
+        use backon::BackoffBuilder;
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.min)
+            .with_max_delay(self.max)
+            .with_jitter()
+            .without_max_times()
+            .build()
+            .nth(attempt.min(20) as usize)
+            .map_or(self.max, |d| d.min(self.max))
+    }
+}
+
+pub struct ConsumeLoop {
+    consumer: StreamConsumer,
+    dead_letters: FutureProducer,
+    retry: RetryPolicy,
+    name: &'static str,
+    lag_checked: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl ConsumeLoop {
+    /// Creates `topics` and their `.dlq` topics if missing (a consumer may start before the
+    /// first event was ever published), joins `group` and subscribes to `topics`.
+    pub async fn new(
+        kafka: &KafkaArgs,
+        name: &'static str,
+        group: &str,
+        topics: &[String],
+        retry: RetryPolicy,
+    ) -> Result<Self, KafkaError> {
+        let dead_letter_topics: Vec<String> = topics.iter().map(|t| format!("{t}.dlq")).collect();
+        let all: Vec<&str> = topics
+            .iter()
+            .chain(&dead_letter_topics)
+            .map(String::as_str)
+            .collect();
+        kafka.ensure_topics(&all).await?;
+        let consumer = kafka.consumer(group, true)?;
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&names).map_err(KafkaError::Client)?;
+        let dead_letters = kafka.idempotent_producer(Duration::from_secs(30), Duration::ZERO)?;
+        Ok(Self {
+            consumer,
+            dead_letters,
+            retry,
+            name,
+            lag_checked: Default::default(),
+        })
+    }
+
+    /// Runs until `stop` resolves. Returns how many messages were handled.
+    pub async fn run(&self, handler: &mut impl Handler, stop: impl Future<Output = ()>) -> u64 {
+        let mut stop = std::pin::pin!(stop);
+        let mut handled = 0;
+        loop {
+            let message = tokio::select! {
+                _ = &mut stop => break,
+                received = self.consumer.recv() => match received {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(consumer = self.name, error = %e, "receive failed");
+                        continue;
+                    }
+                },
+            };
+            if !self.process(&message, handler, &mut stop).await {
+                break; // shutdown during a retry: leave the message uncommitted
+            }
+            handled += 1;
+        }
+        if let Err(e) = self.consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::debug!(consumer = self.name, error = %e, "final commit (nothing new to commit)");
+        }
+        handled
+    }
+
+    /// Returns false if shutdown came before the message was finished.
+    async fn process(
+        &self,
+        message: &BorrowedMessage<'_>,
+        handler: &mut impl Handler,
+        stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> bool {
+        let incoming = Incoming {
+            topic: message.topic(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key(),
+            payload: message.payload(),
+        };
+        let mut attempt = 0;
+        loop {
+            match handler.handle(&incoming).await {
+                Outcome::Done => break,
+                Outcome::Poison(reason) => {
+                    self.dead_letter(&incoming, &reason, stop).await;
+                    break;
+                }
+                Outcome::Retry(reason) => {
+                    let delay = self.retry.delay(attempt);
+                    attempt += 1;
+                    metrics::counter!("consumer_retries_total", "consumer" => self.name)
+                        .increment(1);
+                    tracing::warn!(consumer = self.name, topic = incoming.topic, offset = incoming.offset,
+                        attempt, retry_in_ms = delay.as_millis() as u64, %reason, "handling failed; retrying");
+                    tokio::select! {
+                        _ = stop.as_mut() => return false,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+        if let Err(e) = self.consumer.commit_message(message, CommitMode::Async) {
+            tracing::warn!(consumer = self.name, error = %e, "commit failed; the message may be redelivered");
+        }
+        self.report_lag(&incoming);
+        true
+    }
+
+    /// Publishes to `<topic>.dlq` with the reason and origin in headers, retrying until the
+    /// broker takes it: a dead letter must not be lost either.
+    async fn dead_letter(
+        &self,
+        incoming: &Incoming<'_>,
+        reason: &str,
+        stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) {
+        let dlq = format!("{}.dlq", incoming.topic);
+        let (partition, offset) = (incoming.partition.to_string(), incoming.offset.to_string());
+        tracing::error!(consumer = self.name, topic = incoming.topic, offset = incoming.offset, %reason, "dead-lettering");
+        let mut attempt = 0;
+        loop {
+            let headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: "dlq.error",
+                    value: Some(reason),
+                })
+                .insert(Header {
+                    key: "dlq.topic",
+                    value: Some(incoming.topic),
+                })
+                .insert(Header {
+                    key: "dlq.partition",
+                    value: Some(&partition),
+                })
+                .insert(Header {
+                    key: "dlq.offset",
+                    value: Some(&offset),
+                })
+                .insert(Header {
+                    key: "dlq.consumer",
+                    value: Some(self.name),
+                });
+            let mut record = FutureRecord::<[u8], [u8]>::to(&dlq).headers(headers);
+            if let Some(key) = incoming.key {
+                record = record.key(key);
+            }
+            if let Some(payload) = incoming.payload {
+                record = record.payload(payload);
+            }
+            match self
+                .dead_letters
+                .send(record, Duration::from_secs(30))
+                .await
+            {
+                Ok(_) => {
+                    metrics::counter!("consumer_dead_lettered_total", "consumer" => self.name)
+                        .increment(1);
+                    return;
+                }
+                Err((e, _)) => {
+                    let delay = self.retry.delay(attempt);
+                    attempt += 1;
+                    tracing::warn!(consumer = self.name, error = %e, "dead-lettering failed; retrying");
+                    tokio::select! {
+                        _ = stop.as_mut() => return,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// True once every assigned partition has been consumed up to its high watermark (used by
+    /// one-shot runs such as a resync). False before the group has been assigned partitions.
+    pub fn caught_up(&self) -> bool {
+        let Ok(positions) = self.consumer.position() else {
+            return false;
+        };
+        if positions.count() == 0 {
+            return false;
+        }
+        positions.elements().iter().all(|p| {
+            let Ok((low, high)) =
+                self.consumer
+                    .fetch_watermarks(p.topic(), p.partition(), Duration::from_secs(2))
+            else {
+                return false;
+            };
+            match p.offset() {
+                rdkafka::Offset::Offset(position) => position >= high,
+                _ => high == low, // nothing consumed yet: caught up only if there is nothing
+            }
+        })
+    }
+
+    /// Lag after this message, asked of the broker at most every few seconds (it is a round trip).
+    fn report_lag(&self, incoming: &Incoming<'_>) {
+        let mut last = self.lag_checked.lock().expect("lag clock");
+        if last.is_some_and(|t: std::time::Instant| t.elapsed() < Duration::from_secs(5)) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        let watermarks = self.consumer.fetch_watermarks(
+            incoming.topic,
+            incoming.partition,
+            Duration::from_millis(500),
+        );
+        if let Ok((_, high)) = watermarks {
+            let lag = (high - incoming.offset - 1).max(0);
+            metrics::gauge!("consumer_lag", "consumer" => self.name, "topic" => incoming.topic.to_owned())
+                .set(lag as f64);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_grow_and_stay_within_bounds() {
+        let policy = RetryPolicy {
+            min: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+        };
+        for attempt in 0..30 {
+            let d = policy.delay(attempt);
+            assert!(
+                d >= Duration::from_millis(100) && d <= Duration::from_secs(2),
+                "{attempt}: {d:?}"
+            );
+        }
+        assert!(
+            policy.delay(10) >= Duration::from_secs(1),
+            "late attempts wait long"
+        );
+    }
+}

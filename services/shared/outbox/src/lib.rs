@@ -1,0 +1,180 @@
+//! The transactional outbox.
+//!
+//! APIs call [`record`] inside the transaction that changes a row, so the change and its event
+//! commit or roll back together. The relay reads with [`fetch_unpublished`], publishes, and then
+//! calls [`mark_published`]; [`prune_published`] keeps the table small.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use events::{ChangeEvent, Op, Source};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The outbox table's migrations; run them beside the owning service's own.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// The PostgreSQL channel the outbox trigger notifies on commit.
+pub const NOTIFY_CHANNEL: &str = "outbox";
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        event_id -> Uuid,
+        aggregate_type -> Text,
+        aggregate_id -> Text,
+        event_type -> Text,
+        topic -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        published_at -> Nullable<Timestamptz>,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("outbox query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("event could not be serialized: {0}")]
+    Serialize(#[from] serde_json::Error),
+}
+
+/// What a writer knows about a change; [`record`] adds the id, transaction and timestamps.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub service: &'static str,
+    pub table: &'static str,
+    pub topic: &'static str,
+    pub aggregate_type: &'static str,
+    pub aggregate_id: String,
+    pub op: Op,
+    pub version: i64,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = outbox)]
+struct NewRow<'a> {
+    event_id: Uuid,
+    aggregate_type: &'a str,
+    aggregate_id: &'a str,
+    event_type: &'a str,
+    topic: &'a str,
+    payload: Value,
+}
+
+/// Writes the event for `change` into the outbox. Must run inside the caller's transaction:
+/// that is what makes the row change and its event atomic.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    change: Change,
+) -> Result<ChangeEvent, OutboxError> {
+    let (tx_id, committed_at): (i64, DateTime<Utc>) = diesel::select((
+        sql::<BigInt>("pg_current_xact_id()::text::bigint"),
+        sql::<Timestamptz>("now()"),
+    ))
+    .get_result(conn)
+    .await?;
+    let event = ChangeEvent {
+        // v7 ids sort by time, which keeps the unique index append-friendly.
+        id: Uuid::now_v7(),
+        event_type: ChangeEvent::type_name(change.aggregate_type, change.op),
+        op: change.op,
+        aggregate_type: change.aggregate_type.to_owned(),
+        aggregate_id: change.aggregate_id,
+        version: change.version,
+        before: change.before,
+        after: change.after,
+        source: Source {
+            service: change.service.to_owned(),
+            table: change.table.to_owned(),
+            tx_id,
+            committed_at,
+        },
+        occurred_at: Utc::now(),
+    };
+    diesel::insert_into(outbox::table)
+        .values(NewRow {
+            event_id: event.id,
+            aggregate_type: &event.aggregate_type,
+            aggregate_id: &event.aggregate_id,
+            event_type: &event.event_type,
+            topic: change.topic,
+            payload: serde_json::to_value(&event)?,
+        })
+        .execute(conn)
+        .await?;
+    Ok(event)
+}
+
+/// An event waiting to be published.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct PendingEvent {
+    pub id: i64,
+    pub event_id: Uuid,
+    pub aggregate_id: String,
+    pub event_type: String,
+    pub topic: String,
+    pub payload: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The oldest `limit` unpublished events, in id order (per aggregate: commit order).
+pub async fn fetch_unpublished(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<PendingEvent>, OutboxError> {
+    Ok(outbox::table
+        .filter(outbox::published_at.is_null())
+        .order(outbox::id.asc())
+        .limit(limit)
+        .select(PendingEvent::as_select())
+        .load(conn)
+        .await?)
+}
+
+pub async fn mark_published(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> Result<usize, OutboxError> {
+    Ok(diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+        .set(outbox::published_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?)
+}
+
+/// Deletes events published before `cutoff`; returns how many.
+pub async fn prune_published(
+    conn: &mut AsyncPgConnection,
+    cutoff: DateTime<Utc>,
+) -> Result<usize, OutboxError> {
+    Ok(
+        diesel::delete(outbox::table.filter(outbox::published_at.lt(cutoff)))
+            .execute(conn)
+            .await?,
+    )
+}
+
+/// How far behind the relay is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backlog {
+    pub rows: i64,
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+pub async fn backlog(conn: &mut AsyncPgConnection) -> Result<Backlog, OutboxError> {
+    let (rows, oldest) = outbox::table
+        .filter(outbox::published_at.is_null())
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(outbox::created_at),
+        ))
+        .get_result::<(i64, Option<DateTime<Utc>>)>(conn)
+        .await?;
+    Ok(Backlog { rows, oldest })
+}

@@ -1,0 +1,210 @@
+//! Reading a topic from the beginning, as a consumer of the platform would.
+
+use events::ChangeEvent;
+use rdkafka::{
+    config::ClientConfig,
+    consumer::{BaseConsumer, Consumer, StreamConsumer},
+    message::Headers,
+    Message, Offset, TopicPartitionList,
+};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// One record as it sits in the topic.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub offset: i64,
+    pub key: String,
+    pub event: ChangeEvent,
+}
+
+/// Waits (polling metadata) until `topic` exists.
+async fn wait_for_topic(bootstrap: &str, topic: &str, deadline: Instant) {
+    let probe: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("creating a metadata client");
+    loop {
+        let found = probe
+            .fetch_metadata(Some(topic), Duration::from_secs(2))
+            .map(|m| {
+                m.topics()
+                    .iter()
+                    .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+            })
+            .unwrap_or(false);
+        if found {
+            return;
+        }
+        assert!(Instant::now() < deadline, "topic {topic} was never created");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A record as it sits in any topic (dead letters and failure reports included).
+#[derive(Debug, Clone)]
+pub struct RawRecord {
+    pub offset: i64,
+    pub key: Option<String>,
+    pub payload: Vec<u8>,
+    pub headers: std::collections::HashMap<String, String>,
+}
+
+impl RawRecord {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.payload).expect("a JSON record value")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("header {name} missing from {self:?}"))
+    }
+}
+
+/// Reads `topic` (partition 0, from offset 0) until `done` says the records so far suffice,
+/// then returns them all. Panics with what it did read if `timeout` passes first.
+pub async fn read_raw_until(
+    bootstrap: &str,
+    topic: &str,
+    timeout: Duration,
+    done: impl Fn(&[RawRecord]) -> bool,
+) -> Vec<RawRecord> {
+    let deadline = Instant::now() + timeout;
+    wait_for_topic(bootstrap, topic, deadline).await;
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", crate::unique("test-reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("creating a test consumer");
+    let mut partitions = TopicPartitionList::new();
+    partitions
+        .add_partition_offset(topic, 0, Offset::Beginning)
+        .expect("adding partition 0");
+    consumer.assign(&partitions).expect("assigning partition 0");
+    let mut records = Vec::new();
+    while !done(&records) {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let message = match tokio::time::timeout(remaining, consumer.recv()).await {
+            Err(_) => panic!(
+                "timed out after {timeout:?} reading {topic}; got {} records: {records:#?}",
+                records.len()
+            ),
+            Ok(Err(e)) => {
+                eprintln!("test consumer: {e}");
+                continue;
+            }
+            Ok(Ok(m)) => m,
+        };
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let headers = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_owned(), text(h.value.unwrap_or_default())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        records.push(RawRecord {
+            offset: message.offset(),
+            key: message.key().map(text),
+            payload: message.payload().unwrap_or_default().to_vec(),
+            headers,
+        });
+    }
+    records
+}
+
+/// The first `count` records of `topic`.
+pub async fn read_raw(
+    bootstrap: &str,
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+) -> Vec<RawRecord> {
+    read_raw_until(bootstrap, topic, timeout, |records| records.len() >= count).await
+}
+
+fn parse(raw: &RawRecord) -> Record {
+    let event: ChangeEvent = serde_json::from_slice(&raw.payload)
+        .unwrap_or_else(|e| panic!("record at offset {} is not a change event: {e}", raw.offset));
+    Record {
+        offset: raw.offset,
+        key: raw.key.clone().unwrap_or_default(),
+        event,
+    }
+}
+
+/// Like [`read_raw_until`] for a topic of change events.
+pub async fn read_until(
+    bootstrap: &str,
+    topic: &str,
+    timeout: Duration,
+    done: impl Fn(&[Record]) -> bool,
+) -> Vec<Record> {
+    let parsed = std::cell::RefCell::new(Vec::new());
+    read_raw_until(bootstrap, topic, timeout, |raw| {
+        let mut parsed = parsed.borrow_mut();
+        let seen = parsed.len();
+        parsed.extend(raw[seen..].iter().map(parse));
+        done(&parsed)
+    })
+    .await;
+    parsed.into_inner()
+}
+
+/// The events of one aggregate, once `count` of them have arrived.
+pub async fn events_for(
+    bootstrap: &str,
+    topic: &str,
+    key: &str,
+    count: usize,
+    timeout: Duration,
+) -> Vec<ChangeEvent> {
+    read_until(bootstrap, topic, timeout, |records| {
+        records.iter().filter(|r| r.key == key).count() >= count
+    })
+    .await
+    .into_iter()
+    .filter(|r| r.key == key)
+    .map(|r| r.event)
+    .collect()
+}
+
+/// Produces raw records (as an upstream service or a misbehaving one would) and waits for the
+/// broker's acknowledgement of each. Creates the topic if needed.
+pub async fn produce(bootstrap: &str, topic: &str, records: &[(String, Vec<u8>)]) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let kafka = kafka::KafkaArgs::new(bootstrap);
+    kafka
+        .ensure_topics(&[topic])
+        .await
+        .expect("creating the topic");
+    let producer: FutureProducer = kafka
+        .idempotent_producer(Duration::from_secs(30), Duration::ZERO)
+        .expect("a producer");
+    for (key, payload) in records {
+        producer
+            .send(
+                FutureRecord::to(topic).key(key).payload(payload),
+                Duration::from_secs(30),
+            )
+            .await
+            .unwrap_or_else(|(e, _)| panic!("producing to {topic}: {e}"));
+    }
+}
+
+/// Produces change events keyed by aggregate id.
+pub async fn produce_events(bootstrap: &str, topic: &str, events: &[ChangeEvent]) {
+    let records: Vec<(String, Vec<u8>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.aggregate_id.clone(),
+                serde_json::to_vec(e).expect("serializing an event"),
+            )
+        })
+        .collect();
+    produce(bootstrap, topic, &records).await
+}

@@ -1,0 +1,147 @@
+//! `ValidJson<T>`: axum's `Json` with errors in the platform format.
+//!
+//! Syntax errors are 400 `malformed_json`; a well-formed body whose field has the wrong type or
+//! is missing is 422 naming that field (found with `serde_path_to_error`); a missing or foreign
+//! content type is 415; a body over the limit is 413.
+
+use crate::ApiError;
+use axum::{
+    extract::{FromRequest, Request},
+    http::header::CONTENT_TYPE,
+};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+pub struct ValidJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ValidJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| {
+                let mime = mime.trim();
+                mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection {
+                axum::extract::rejection::BytesRejection::FailedToBufferBody(e)
+                    if is_length_limit(&e) =>
+                {
+                    ApiError::PayloadTooLarge {
+                        limit: crate::layers::MAX_BODY_BYTES,
+                    }
+                }
+                other => ApiError::BadRequest(other.body_text()),
+            })?;
+        parse(&bytes).map(ValidJson)
+    }
+}
+
+fn is_length_limit(e: &axum::extract::rejection::FailedToBufferBody) -> bool {
+    matches!(
+        e,
+        axum::extract::rejection::FailedToBufferBody::LengthLimitError(_)
+    )
+}
+
+/// Parses a JSON body, naming the field at fault.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        use serde_json::error::Category;
+        match inner.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::MalformedJson(inner.to_string())
+            }
+            Category::Data => {
+                let field = if path == "." {
+                    missing_field(&inner).unwrap_or(path)
+                } else {
+                    path
+                };
+                ApiError::field(field, strip_position(&inner.to_string()))
+            }
+        }
+    })
+}
+
+/// serde reports a missing field at the parent's path; pull the name out of its message.
+fn missing_field(err: &serde_json::Error) -> Option<String> {
+    let text = err.to_string();
+    let start = text.find("missing field `")? + "missing field `".len();
+    let end = text[start..].find('`')? + start;
+    Some(text[start..end].to_owned())
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        age: u8,
+    }
+
+    fn details(err: ApiError) -> Vec<String> {
+        match err {
+            ApiError::Validation(d) => d.into_keys().collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_error_is_malformed_json() {
+        assert!(matches!(
+            parse::<Body>(b"{\"name\": "),
+            Err(ApiError::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        assert_eq!(
+            details(parse::<Body>(br#"{"name": 5, "age": 1}"#).unwrap_err()),
+            ["name"]
+        );
+    }
+
+    #[test]
+    fn missing_field_names_the_field() {
+        assert_eq!(
+            details(parse::<Body>(br#"{"name": "x"}"#).unwrap_err()),
+            ["age"]
+        );
+    }
+
+    #[test]
+    fn unknown_field_is_a_validation_error() {
+        let err = parse::<Body>(br#"{"name": "x", "age": 1, "nick": "y"}"#).unwrap_err();
+        assert!(matches!(err, ApiError::Validation(_)));
+    }
+}

@@ -1,0 +1,14 @@
+//! HTTP conventions every API shares.
+//!
+//! - [`error`]: `ApiError`, the one place errors become HTTP responses (`{error, message, details}`).
+//! - [`json`]: a JSON body extractor whose failures name the offending field.
+//! - [`etag`]: versions as ETags and `If-Match` handling.
+//! - [`layers`]: request ids, request tracing and the body size limit.
+
+pub mod error;
+pub mod etag;
+pub mod json;
+pub mod layers;
+
+pub use error::{ApiError, FieldErrors, Problem};
+pub use json::ValidJson;

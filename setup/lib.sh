@@ -1,0 +1,713 @@
+# shellcheck shell=bash
+# setup/lib.sh: helpers shared by setup/startup.sh, setup/shutdown.sh and scripts/test.sh.
+#
+# Source it; it only defines functions (no side effects at source time). The callers run with
+# `set -euo pipefail`, and so do these functions.
+#
+# What is here:
+#   log / warn / die                      progress and errors, on stderr
+#   wait_for, wait_for_port, wait_for_http   readiness polls with a deadline (never fixed sleeps)
+#   start_service / stop_pidfile          background processes tracked by pid files
+#   ensure_postgres_binaries, start_postgres, stop_postgres, create_database, pg_url_for_db
+#   ensure_tansu, start_tansu             the Kafka-API broker used in native mode and by tests
+#   ensure_secantus, start_mongo          SecantusDB, the MongoDB-protocol server (pip, project venv)
+#   ensure_maildev, start_maildev         maildev, the SMTP mail catcher with an HTTP API (npm)
+#   docker_available, platform_mode       docker or native
+
+# --- output -----------------------------------------------------------------------------------
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+warn() { log "WARNING: $*"; }
+die() {
+    log "ERROR: $*"
+    exit 1
+}
+
+# show_log_tail FILE [LINES]: the last lines of a log, to explain a failure.
+show_log_tail() {
+    local file=$1 lines=${2:-40}
+    if [[ -s $file ]]; then
+        printf -- '----- last %s lines of %s -----\n' "$lines" "$file" >&2
+        tail -n "$lines" "$file" >&2 || true
+        printf -- '----- end of %s -----\n' "$file" >&2
+    elif [[ -n $file ]]; then
+        log "(log $file is empty or missing)"
+    fi
+}
+
+# --- small utilities --------------------------------------------------------------------------
+
+# as_root CMD...: run a command as root (directly when we are root, else through sudo).
+as_root() {
+    if ((EUID == 0)); then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root to run: $* (run as root or install sudo)"
+    fi
+}
+
+# apt_install PKG...: install Debian packages (apt-get update once per process).
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install manually: $*"
+    if [[ -z ${_LIB_APT_UPDATED:-} ]]; then
+        log "apt-get update"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || die "apt-get update failed"
+        _LIB_APT_UPDATED=1
+    fi
+    log "apt-get install -y $*"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >&2 ||
+        die "apt-get install $* failed"
+}
+
+# ensure_command CMD [PKG]: install the Debian package PKG (default: CMD) when CMD is missing.
+ensure_command() {
+    local cmd=$1 pkg=${2:-$1}
+    command -v "$cmd" >/dev/null 2>&1 && return 0
+    log "$cmd not found; installing package $pkg"
+    apt_install "$pkg"
+    command -v "$cmd" >/dev/null 2>&1 || die "$cmd still not found after installing $pkg"
+}
+
+# abspath PATH: absolute path (the path need not exist).
+abspath() { realpath -m -- "$1"; }
+
+# pid_running PID: true when the process exists and is not a zombie.
+pid_running() {
+    local pid=$1 stat
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+    stat=${stat##*) } # the state letter follows the command name in parentheses
+    [[ ${stat:0:1} != Z ]]
+}
+
+# pidfile_pid PIDFILE: prints the pid recorded in PIDFILE when that process is alive.
+pidfile_pid() {
+    local pidfile=$1 pid
+    [[ -f $pidfile ]] || return 1
+    pid=$(tr -dc '0-9' <"$pidfile")
+    pid_running "$pid" || return 1
+    printf '%s\n' "$pid"
+}
+
+# port_open HOST PORT: true when something accepts TCP connections there.
+port_open() {
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" >/dev/null 2>&1
+}
+
+# ensure_port_free HOST PORT WHAT: fail clearly when another program already listens there.
+ensure_port_free() {
+    local host=$1 port=$2 what=$3
+    if port_open "$host" "$port"; then
+        local who=""
+        command -v ss >/dev/null 2>&1 && who=$(ss -Hltnp "sport = :$port" 2>/dev/null | head -n 3)
+        die "port $host:$port (wanted for $what) is already in use by another program${who:+:
+$who}
+Stop that program or choose another port (see the script's environment variables)."
+    fi
+}
+
+# port_released PORT: true when no socket (listening, connected or in TIME-WAIT) uses PORT as
+# its local port. Without `ss` it cannot tell and says yes.
+port_released() {
+    command -v ss >/dev/null 2>&1 || return 0
+    [[ -z $(ss -Htan "sport = :$1" 2>/dev/null) ]]
+}
+
+# wait_port_released PORT: after a server failed to bind PORT with "address in use" although
+# nothing listens there, waits (up to 90 s) until no socket uses PORT any more. A port in the
+# ephemeral range (see /proc/sys/net/ipv4/ip_local_port_range) can be held by an outgoing
+# connection, or by a closed one in TIME-WAIT for up to 60 s.
+wait_port_released() {
+    local port=$1
+    log "port $port is held by an outgoing or recently closed connection; waiting for the kernel to release it:"
+    ss -Htan "sport = :$port" >&2 2>/dev/null || true
+    wait_for "port $port to be released" 90 -- port_released "$port"
+}
+
+# --- waiting ----------------------------------------------------------------------------------
+
+# wait_for [--log FILE] [--pid PID] DESCRIPTION TIMEOUT_SECONDS -- CHECK_CMD...
+# Polls CHECK_CMD until it succeeds. Fails (showing the log's tail) on timeout, or at once when
+# the process PID has exited. Prints a progress line every 10 s.
+wait_for() {
+    local logfile="" pid=""
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+        --log) logfile=$2 && shift 2 ;;
+        --pid) pid=$2 && shift 2 ;;
+        *) break ;;
+        esac
+    done
+    local what=$1 timeout=$2
+    shift 2
+    [[ ${1:-} == -- ]] && shift
+    local start=$SECONDS next_report=$((SECONDS + 10))
+    while ! "$@" >/dev/null 2>&1; do
+        if [[ -n $pid ]] && ! pid_running "$pid"; then
+            show_log_tail "$logfile"
+            die "$what: the process (pid $pid) exited while we waited for it"
+        fi
+        if ((SECONDS - start >= timeout)); then
+            show_log_tail "$logfile"
+            die "timed out after ${timeout}s waiting for $what"
+        fi
+        if ((SECONDS >= next_report)); then
+            log "still waiting for $what ($((SECONDS - start))s of ${timeout}s)"
+            next_report=$((SECONDS + 10))
+        fi
+        sleep 0.2
+    done
+    log "$what is ready ($((SECONDS - start))s)"
+}
+
+# wait_for_port HOST PORT TIMEOUT [LOGFILE [PID]]
+wait_for_port() {
+    local host=$1 port=$2 timeout=$3 logfile=${4:-} pid=${5:-}
+    wait_for --log "$logfile" --pid "$pid" "$host:$port to accept connections" "$timeout" -- \
+        port_open "$host" "$port"
+}
+
+# wait_for_http URL TIMEOUT [LOGFILE [PID]]: until URL answers 2xx (curl -fsS).
+wait_for_http() {
+    local url=$1 timeout=$2 logfile=${3:-} pid=${4:-}
+    wait_for --log "$logfile" --pid "$pid" "$url" "$timeout" -- \
+        curl -fsS --max-time 3 -o /dev/null "$url"
+}
+
+# --- background processes ---------------------------------------------------------------------
+
+# start_service NAME LOGFILE PIDFILE -- CMD...
+# Starts CMD in the background (nohup, stdin from /dev/null, output appended to LOGFILE) and
+# records its pid. Does nothing when the pid file names a live process. The working directory
+# is $SERVICE_CWD when set.
+start_service() {
+    local name=$1 logfile=$2 pidfile=$3 pid
+    shift 3
+    [[ ${1:-} == -- ]] && shift
+    [[ $# -gt 0 ]] || die "start_service $name: no command given"
+    if pid=$(pidfile_pid "$pidfile"); then
+        log "$name is already running (pid $pid)"
+        return 0
+    fi
+    mkdir -p "$(dirname "$logfile")" "$(dirname "$pidfile")"
+    log "starting $name (log: $logfile)"
+    (
+        if [[ -n ${SERVICE_CWD:-} ]]; then cd "$SERVICE_CWD" || exit 1; fi
+        exec nohup "$@" >>"$logfile" 2>&1 </dev/null
+    ) &
+    pid=$!
+    disown "$pid" 2>/dev/null || true # a daemon, not a job of this shell: no job reports
+    printf '%s\n' "$pid" >"$pidfile"
+    log "$name started (pid $pid)"
+}
+
+# stop_pidfile PIDFILE [TIMEOUT]: SIGTERM, wait up to TIMEOUT seconds (default 20), then
+# SIGKILL. Removes the pid file. Harmless when nothing runs.
+stop_pidfile() {
+    local pidfile=$1 timeout=${2:-20} pid name
+    [[ -f $pidfile ]] || return 0
+    name=$(basename "$pidfile" .pid)
+    if pid=$(pidfile_pid "$pidfile"); then
+        log "stopping $name (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        local deadline=$((SECONDS + timeout))
+        while pid_running "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+        if pid_running "$pid"; then
+            warn "$name (pid $pid) did not stop within ${timeout}s; sending SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            deadline=$((SECONDS + 10))
+            while pid_running "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+            pid_running "$pid" && warn "$name (pid $pid) is still alive after SIGKILL"
+        fi
+        log "$name stopped"
+    fi
+    rm -f "$pidfile"
+}
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+# _find_pg_bin: a directory holding initdb, pg_ctl and postgres (PATH first, then the newest
+# /usr/lib/postgresql/*/bin).
+_find_pg_bin() {
+    local c d
+    if c=$(command -v initdb 2>/dev/null); then
+        d=$(dirname "$(readlink -f "$c")")
+        if [[ -x $d/pg_ctl && -x $d/postgres ]]; then
+            printf '%s\n' "$d"
+            return 0
+        fi
+    fi
+    while IFS= read -r d; do
+        if [[ -x $d/initdb && -x $d/pg_ctl && -x $d/postgres ]]; then
+            printf '%s\n' "$d"
+            return 0
+        fi
+    done < <(compgen -G '/usr/lib/postgresql/*/bin' | sort -V -r)
+    return 1
+}
+
+# ensure_postgres_binaries: finds (or installs) the PostgreSQL server binaries; exports PG_BIN.
+ensure_postgres_binaries() {
+    if [[ -n ${PG_BIN:-} && -x ${PG_BIN}/pg_ctl ]]; then return 0; fi
+    local dir
+    if ! dir=$(_find_pg_bin); then
+        log "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found; installing postgresql"
+        apt_install postgresql
+        dir=$(_find_pg_bin) || die "PostgreSQL binaries still not found after installing postgresql"
+    fi
+    export PG_BIN=$dir
+    log "PostgreSQL binaries: $PG_BIN ($("$PG_BIN/postgres" --version))"
+}
+
+# pg_tool NAME: path of a PostgreSQL client tool (psql, pg_isready), installing the client
+# package when there is none.
+pg_tool() {
+    local name=$1 d
+    if [[ -n ${PG_BIN:-} && -x $PG_BIN/$name ]]; then
+        printf '%s\n' "$PG_BIN/$name"
+        return 0
+    fi
+    if command -v "$name" >/dev/null 2>&1; then
+        command -v "$name"
+        return 0
+    fi
+    d=$(compgen -G "/usr/lib/postgresql/*/bin/$name" | sort -V -r | head -n 1) || true
+    if [[ -z $d ]]; then
+        log "$name not found; installing postgresql-client"
+        apt_install postgresql-client >/dev/null
+        d=$(command -v "$name" || compgen -G "/usr/lib/postgresql/*/bin/$name" | sort -V -r | head -n 1) ||
+            true
+        [[ -n $d ]] || die "$name still not found after installing postgresql-client"
+    fi
+    printf '%s\n' "$d"
+}
+
+# PostgreSQL refuses to run as root: as root, the server tools run as the `postgres` OS user.
+_pg_os_user() {
+    if ((EUID != 0)); then return 0; fi
+    if ! id -u postgres >/dev/null 2>&1; then
+        log "creating the postgres OS user"
+        useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/bash postgres
+    fi
+}
+
+# _as_pg CMD...: run a PostgreSQL server tool (as the postgres user when we are root).
+_as_pg() {
+    if ((EUID == 0)); then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        "$@"
+    fi
+}
+
+# _pg_give DIR_OR_FILE...: as root, hand paths to the postgres user and make every parent
+# directory traversable for it.
+_pg_give() {
+    ((EUID == 0)) || return 0
+    local p d
+    for p in "$@"; do
+        chown postgres: "$p"
+        d=$(dirname "$p")
+        while [[ $d != / ]]; do
+            if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
+                log "making $d traversable (o+x) for the postgres user"
+                chmod o+x "$d"
+            fi
+            d=$(dirname "$d")
+        done
+    done
+}
+
+# _pg_socket_dir DATA_DIR: the unix socket directory, beside the data dir (or under /tmp when
+# that path would be too long for a unix socket).
+_pg_socket_dir() {
+    local dir
+    dir="$(dirname "$1")/socket"
+    if ((${#dir} > 80)); then
+        dir="/tmp/pgsock-$(printf '%s' "$1" | md5sum | cut -c1-12)"
+    fi
+    printf '%s\n' "$dir"
+}
+
+# postgres_running DATA_DIR: true when a server runs on that data directory.
+postgres_running() {
+    local data=$1
+    [[ -f $data/PG_VERSION ]] || return 1
+    ensure_postgres_binaries
+    _pg_os_user
+    _as_pg "$PG_BIN/pg_ctl" status -D "$data" >/dev/null 2>&1
+}
+
+# start_postgres DATA_DIR PORT LOGFILE [SERVER_OPTION...]
+# Creates the cluster when DATA_DIR has none (trust auth, user postgres, UTF8), then starts it
+# listening on 127.0.0.1:PORT only, with its unix socket beside the data dir. SERVER_OPTIONs
+# (e.g. `-c fsync=off`) are passed to postgres. Does nothing when it already runs.
+start_postgres() {
+    local data port=$2 logfile sockdir
+    data=$(abspath "$1")
+    logfile=$(abspath "$3")
+    shift 3
+    ensure_postgres_binaries
+    _pg_os_user
+    sockdir=$(_pg_socket_dir "$data")
+    if postgres_running "$data"; then
+        log "PostgreSQL already running on $data"
+    else
+        ensure_port_free 127.0.0.1 "$port" "PostgreSQL"
+        mkdir -p "$data" "$sockdir" "$(dirname "$logfile")"
+        touch "$logfile"
+        chmod 700 "$data"
+        _pg_give "$data" "$sockdir" "$logfile"
+        if [[ ! -f $data/PG_VERSION ]]; then
+            log "initdb: creating a PostgreSQL cluster in $data"
+            _as_pg "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C \
+                >>"$logfile" 2>&1 || {
+                show_log_tail "$logfile"
+                die "initdb failed for $data"
+            }
+        fi
+        log "starting PostgreSQL on 127.0.0.1:$port (data: $data, log: $logfile)"
+        local opts="-c listen_addresses=127.0.0.1 -p $port -k $sockdir"
+        if [[ $# -gt 0 ]]; then opts+=" $*"; fi
+        local attempt log_start
+        for attempt in 1 2; do
+            log_start=$(($(wc -l <"$logfile") + 1))
+            if _as_pg "$PG_BIN/pg_ctl" start -D "$data" -l "$logfile" -w -t 60 -o "$opts" >&2; then
+                break
+            fi
+            if ((attempt == 1)) && tail -n "+$log_start" "$logfile" | grep -q 'Address already in use' &&
+                ! port_open 127.0.0.1 "$port"; then
+                wait_port_released "$port"
+                continue
+            fi
+            show_log_tail "$logfile"
+            die "PostgreSQL did not start (data: $data)"
+        done
+    fi
+    local isready
+    isready=$(pg_tool pg_isready)
+    wait_for --log "$logfile" "PostgreSQL on 127.0.0.1:$port" 60 -- \
+        "$isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres
+}
+
+# stop_postgres DATA_DIR: fast shutdown (then immediate) of the server on DATA_DIR; keeps the
+# data. Harmless when nothing runs.
+stop_postgres() {
+    local data
+    data=$(abspath "$1")
+    postgres_running "$data" || return 0
+    log "stopping PostgreSQL ($data)"
+    if ! _as_pg "$PG_BIN/pg_ctl" stop -D "$data" -s -m fast -w -t 60 >&2; then
+        warn "fast shutdown failed; trying immediate shutdown"
+        _as_pg "$PG_BIN/pg_ctl" stop -D "$data" -s -m immediate -w -t 30 >&2 ||
+            warn "PostgreSQL on $data did not stop"
+    fi
+}
+
+# pg_url_for_db URL DB: URL with its database replaced by DB (query parameters are kept).
+pg_url_for_db() {
+    local url=$1 db=$2
+    [[ $url =~ ^(postgres(ql)?://[^/?]*)(/[^?]*)?(\?.*)?$ ]] ||
+        die "not a postgres:// URL: $url"
+    printf '%s/%s%s\n' "${BASH_REMATCH[1]}" "$db" "${BASH_REMATCH[4]}"
+}
+
+# postgres_answers URL: true when the server of URL accepts connections.
+postgres_answers() {
+    local isready
+    isready=$(pg_tool pg_isready)
+    "$isready" -q -t 3 -d "$1" >/dev/null 2>&1
+}
+
+# create_database URL_BASE NAME: creates database NAME on the server of URL_BASE unless it
+# exists. URL_BASE may name any database (or none).
+create_database() {
+    local admin name=$2 psql exists
+    admin=$(pg_url_for_db "$1" postgres)
+    [[ $name =~ ^[A-Za-z_][A-Za-z0-9_-]*$ ]] || die "unexpected database name: $name"
+    psql=$(pg_tool psql)
+    exists=$("$psql" "$admin" -XtAq -v ON_ERROR_STOP=1 \
+        -c "SELECT 1 FROM pg_database WHERE datname = '$name'") ||
+        die "cannot query databases on $admin"
+    if [[ $exists == 1 ]]; then
+        log "database $name exists"
+        return 0
+    fi
+    log "creating database $name"
+    if ! "$psql" "$admin" -Xq -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$name\"" >&2; then
+        # Another process may have created it at the same moment.
+        exists=$("$psql" "$admin" -XtAq -c "SELECT 1 FROM pg_database WHERE datname = '$name'")
+        [[ $exists == 1 ]] || die "could not create database $name"
+    fi
+}
+
+# --- Tansu (Kafka API broker) -----------------------------------------------------------------
+
+# _tansu_locate: sets TANSU_BIN from TANSU_BIN, PATH or the cargo bin directory.
+_tansu_locate() {
+    local c cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
+    if [[ -n ${TANSU_BIN:-} && -x $TANSU_BIN ]]; then
+        return 0
+    elif c=$(command -v tansu 2>/dev/null); then
+        TANSU_BIN=$(readlink -f "$c")
+    elif [[ -x $cargo_bin/tansu ]]; then
+        TANSU_BIN=$cargo_bin/tansu
+    else
+        return 1
+    fi
+}
+
+# _wait_for_other_tansu_build: when a `cargo install tansu` already runs on this machine (another
+# script, or a person), wait for it rather than compiling the same thing twice.
+_wait_for_other_tansu_build() {
+    local other start=$SECONDS next=$((SECONDS + 60))
+    other=$(pgrep -f 'cargo install( .*)? tansu' | head -n 1) || true
+    [[ -n $other ]] || return 0
+    log "a Tansu build is already running (pid $other); waiting for it instead of starting another"
+    while pid_running "$other"; do
+        ((SECONDS - start < 3600)) || die "waited an hour for the Tansu build (pid $other)"
+        if ((SECONDS >= next)); then
+            log "still waiting for the Tansu build (pid $other, $(((SECONDS - start) / 60)) min so far)"
+            next=$((SECONDS + 60))
+        fi
+        sleep 2
+    done
+}
+
+# ensure_tansu: finds Tansu (TANSU_BIN, PATH, ~/.cargo/bin) or builds it with cargo install
+# (version TANSU_VERSION, default 0.6.0); exports TANSU_BIN.
+ensure_tansu() {
+    local cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin version=${TANSU_VERSION:-0.6.0} found
+    if ! _tansu_locate; then
+        _wait_for_other_tansu_build
+    fi
+    if ! _tansu_locate; then
+        command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (rustup) first"
+        mkdir -p "$cargo_bin"
+        (
+            flock 9 # one install at a time among these scripts
+            if [[ -x $cargo_bin/tansu ]]; then exit 0; fi
+            log "Installing Tansu $version (the Kafka-API broker): cargo install tansu --locked --features libsql"
+            log "This takes about 20 minutes the first time on 2 cores; it is cached in $cargo_bin afterwards."
+            cargo install tansu --version "$version" --locked --features libsql >&2
+        ) 9>"$cargo_bin/.tansu-install.lock" || die "cargo install tansu failed"
+        _tansu_locate || die "tansu not found after cargo install"
+    fi
+    export TANSU_BIN
+    found=$("$TANSU_BIN" --version 2>/dev/null | head -n 1) || true
+    log "Tansu: $TANSU_BIN${found:+ ($found)}"
+}
+
+# start_tansu DATA_DIR PORT LOGFILE PIDFILE
+# Runs the broker in the background on 127.0.0.1:PORT with durable sqlite storage in
+# DATA_DIR/tansu.db. Tansu resolves a sqlite:// URL against its working directory (an absolute
+# path is appended to it), so it is started inside DATA_DIR with `sqlite://tansu.db`. Does
+# nothing when the pid file names a live process.
+start_tansu() {
+    local data port=$2 logfile pidfile pid
+    data=$(abspath "$1")
+    logfile=$(abspath "$3")
+    pidfile=$(abspath "$4")
+    ensure_tansu
+    if pid=$(pidfile_pid "$pidfile"); then
+        log "Tansu already running (pid $pid)"
+        wait_for_port 127.0.0.1 "$port" 60 "$logfile" "$pid"
+        return 0
+    fi
+    ensure_port_free 127.0.0.1 "$port" "Tansu (Kafka API)"
+    mkdir -p "$data" "$(dirname "$logfile")"
+    touch "$logfile"
+    local attempt log_start deadline
+    for attempt in 1 2; do
+        log_start=$(($(wc -l <"$logfile") + 1))
+        SERVICE_CWD=$data start_service tansu "$logfile" "$pidfile" -- \
+            env -u SCHEMA_REGISTRY -u OTEL_EXPORTER_OTLP_ENDPOINT -u STORAGE_ENGINE \
+            "$TANSU_BIN" broker \
+            --listener-url "tcp://127.0.0.1:$port" \
+            --advertised-listener-url "tcp://127.0.0.1:$port" \
+            --storage-engine "sqlite://tansu.db"
+        pid=$(<"$pidfile")
+        deadline=$((SECONDS + 60))
+        while pid_running "$pid" && ! port_open 127.0.0.1 "$port" && ((SECONDS < deadline)); do
+            sleep 0.2
+        done
+        if pid_running "$pid" && port_open 127.0.0.1 "$port"; then
+            log "Tansu accepts connections on 127.0.0.1:$port"
+            return 0
+        fi
+        if ((attempt == 1)) && ! pid_running "$pid" &&
+            tail -n "+$log_start" "$logfile" | grep -q 'AddrInUse' && ! port_open 127.0.0.1 "$port"; then
+            rm -f "$pidfile"
+            wait_port_released "$port"
+            continue
+        fi
+        show_log_tail "$logfile"
+        stop_pidfile "$pidfile" 5
+        die "Tansu did not come up on 127.0.0.1:$port"
+    done
+}
+
+# --- SecantusDB (MongoDB wire protocol) -------------------------------------------------------
+
+# _lib_repo_root: the repository root (this file lives in setup/).
+_lib_repo_root() { abspath "$(dirname "${BASH_SOURCE[0]}")/.."; }
+
+# ensure_secantus: finds SecantusDB's server (SECANTUSD_BIN, else the project venv
+# PLATFORM_VENV, default .venv) or installs it there with pip (`pip install --pre SecantusDB`,
+# version SECANTUS_VERSION, default 0.7.0b3; about 20 s); exports SECANTUSD_BIN.
+ensure_secantus() {
+    if [[ -n ${SECANTUSD_BIN:-} && -x $SECANTUSD_BIN ]]; then
+        export SECANTUSD_BIN
+        return 0
+    fi
+    local venv version=${SECANTUS_VERSION:-0.7.0b3}
+    venv=$(abspath "${PLATFORM_VENV:-$(_lib_repo_root)/.venv}")
+    if [[ ! -x $venv/bin/secantusd-py ]]; then
+        ensure_command python3
+        mkdir -p "$venv"
+        (
+            flock 9 # one install at a time (startup.sh and test.sh may run together)
+            if [[ -x $venv/bin/secantusd-py ]]; then exit 0; fi
+            if [[ ! -x $venv/bin/pip ]]; then
+                log "creating the Python venv $venv"
+                if ! python3 -m venv "$venv" >&2; then
+                    log "python3 -m venv failed; installing python3-venv"
+                    apt_install python3-venv
+                    python3 -m venv --clear "$venv" >&2 || die "python3 -m venv $venv failed"
+                fi
+            fi
+            log "installing SecantusDB $version (MongoDB wire protocol) into $venv: pip install --pre SecantusDB"
+            "$venv/bin/pip" install --quiet --disable-pip-version-check --pre "SecantusDB==$version" >&2 ||
+                die "pip install SecantusDB==$version failed"
+        ) 9>"$venv/.install.lock" || die "installing SecantusDB failed"
+        [[ -x $venv/bin/secantusd-py ]] || die "secantusd-py not found in $venv after pip install"
+    fi
+    export SECANTUSD_BIN=$venv/bin/secantusd-py
+    log "SecantusDB: $SECANTUSD_BIN"
+}
+
+# start_mongo DATA_DIR PORT LOGFILE PIDFILE
+# Runs SecantusDB in the background on 127.0.0.1:PORT with its storage in DATA_DIR (durable;
+# only one server may use a DATA_DIR). Clients connect with
+# mongodb://127.0.0.1:PORT/?directConnection=true . Does nothing when the pid file names a
+# live process.
+start_mongo() {
+    local data port=$2 logfile pidfile pid
+    data=$(abspath "$1")
+    logfile=$(abspath "$3")
+    pidfile=$(abspath "$4")
+    ensure_secantus
+    if pid=$(pidfile_pid "$pidfile"); then
+        log "SecantusDB already running (pid $pid)"
+        wait_for_port 127.0.0.1 "$port" 60 "$logfile" "$pid"
+        return 0
+    fi
+    ensure_port_free 127.0.0.1 "$port" "SecantusDB (MongoDB API)"
+    mkdir -p "$data"
+    start_service secantusd "$logfile" "$pidfile" -- \
+        "$SECANTUSD_BIN" --host 127.0.0.1 --port "$port" --storage-path "$data" --log-level WARNING
+    pid=$(<"$pidfile")
+    if ! (wait_for_port 127.0.0.1 "$port" 60 "$logfile" "$pid"); then
+        stop_pidfile "$pidfile" 5
+        die "SecantusDB did not come up on 127.0.0.1:$port (a server still using $data exits with \"Device or resource busy\")"
+    fi
+}
+
+# --- maildev (SMTP mail catcher with an HTTP API) ---------------------------------------------
+
+# ensure_maildev: finds maildev (MAILDEV_BIN, else MAILDEV_HOME, default
+# ${XDG_CACHE_HOME:-~/.cache}/cdc-platform/maildev, a cache outside the runtime dirs so that
+# --purge keeps it) or installs it there with `npm install maildev@3` (about 30 s; installs
+# Node.js and npm with apt-get when missing); exports MAILDEV_BIN.
+ensure_maildev() {
+    if [[ -n ${MAILDEV_BIN:-} && -x $MAILDEV_BIN ]]; then
+        export MAILDEV_BIN
+        return 0
+    fi
+    local dir version=${MAILDEV_VERSION:-3}
+    dir=$(abspath "${MAILDEV_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/cdc-platform/maildev}")
+    if [[ ! -x $dir/node_modules/.bin/maildev ]]; then
+        ensure_command node nodejs
+        ensure_command npm
+        mkdir -p "$dir"
+        (
+            flock 9 # one install at a time
+            if [[ -x $dir/node_modules/.bin/maildev ]]; then exit 0; fi
+            log "installing maildev@$version (SMTP mail catcher) into $dir: npm install maildev@$version"
+            # EBADENGINE warnings about the Node.js version are harmless.
+            npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "maildev@$version" >&2 ||
+                die "npm install maildev@$version failed"
+        ) 9>"$dir/.install.lock" || die "installing maildev failed"
+        [[ -x $dir/node_modules/.bin/maildev ]] || die "maildev not found in $dir after npm install"
+    fi
+    export MAILDEV_BIN=$dir/node_modules/.bin/maildev
+    log "maildev: $MAILDEV_BIN"
+}
+
+# start_maildev SMTP_PORT WEB_PORT LOGFILE PIDFILE [MAIL_DIR]
+# Runs maildev in the background: SMTP on 127.0.0.1:SMTP_PORT, web UI and API (GET /api/email)
+# on 127.0.0.1:WEB_PORT. With MAIL_DIR the received mail is kept there across restarts. The
+# binary is started directly (node), not through npx, so that SIGTERM reaches it. Does nothing
+# when the pid file names a live process.
+start_maildev() {
+    local smtp_port=$1 web_port=$2 logfile pidfile mail_dir=${5:-} pid
+    logfile=$(abspath "$3")
+    pidfile=$(abspath "$4")
+    ensure_maildev
+    if pid=$(pidfile_pid "$pidfile"); then
+        log "maildev already running (pid $pid)"
+    else
+        ensure_port_free 127.0.0.1 "$smtp_port" "maildev (SMTP)"
+        ensure_port_free 127.0.0.1 "$web_port" "maildev (web API)"
+        local args=(--smtp "$smtp_port" --web "$web_port" --ip 127.0.0.1 --web-ip 127.0.0.1)
+        if [[ -n $mail_dir ]]; then
+            mail_dir=$(abspath "$mail_dir")
+            mkdir -p "$mail_dir"
+            args+=(--mail-directory "$mail_dir")
+        fi
+        start_service maildev "$logfile" "$pidfile" -- "$MAILDEV_BIN" "${args[@]}"
+        pid=$(<"$pidfile")
+    fi
+    # The web port opens at once, SMTP a few seconds later.
+    if ! (wait_for_port 127.0.0.1 "$smtp_port" 60 "$logfile" "$pid" &&
+        wait_for_http "http://127.0.0.1:$web_port/api/healthz" 30 "$logfile" "$pid"); then
+        stop_pidfile "$pidfile" 5
+        die "maildev did not come up (SMTP 127.0.0.1:$smtp_port, web 127.0.0.1:$web_port)"
+    fi
+}
+
+# --- modes ------------------------------------------------------------------------------------
+
+# docker_available: true when a Docker engine answers.
+docker_available() {
+    command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1
+}
+
+# platform_mode [FLAG]: prints `docker` or `native`. FLAG is --docker / --native / empty;
+# without a flag, PLATFORM_MODE decides, else docker when an engine answers.
+platform_mode() {
+    case ${1:-} in
+    --docker) echo docker ;;
+    --native) echo native ;;
+    "")
+        case ${PLATFORM_MODE:-} in
+        docker | native) echo "$PLATFORM_MODE" ;;
+        "") if docker_available; then echo docker; else echo native; fi ;;
+        *) die "PLATFORM_MODE must be docker or native (got: $PLATFORM_MODE)" ;;
+        esac
+        ;;
+    *) die "unknown mode flag: $1" ;;
+    esac
+}
+
+# compose CMD...: `docker compose -f docker-compose.kafka.yml CMD...` from the repo root ($1).
+compose() {
+    local repo=$1
+    shift
+    docker compose version >/dev/null 2>&1 ||
+        die "the docker compose plugin is missing (\`docker compose version\` fails); install docker-compose-plugin"
+    (cd "$repo" && docker compose -f docker-compose.kafka.yml "$@")
+}

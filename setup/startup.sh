@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# setup/startup.sh: starts the platform and prints every URL. Safe to rerun: what already runs
+# is left alone.
+#
+#   setup/startup.sh            docker mode when a Docker engine answers, else native
+#   setup/startup.sh --native   PostgreSQL + Tansu + SecantusDB + maildev + the services as
+#                               local processes
+#   setup/startup.sh --docker   docker compose -f docker-compose.kafka.yml (real Apache Kafka, ...)
+#
+# Native mode environment (all optional):
+#   PLATFORM_MODE          docker | native (instead of a flag)
+#   PLATFORM_RUNTIME_DIR   data, logs and pid files (default .runtime/platform)
+#   DATABASE_URL           an existing PostgreSQL server to use; else a project-local cluster
+#   PLATFORM_PG_PORT       port of the project-local cluster (default 5433)
+#   KAFKA_PORT             Tansu's port (default 9092)
+#   MONGO_PORT             SecantusDB's port (MongoDB API, default 27017)
+#   SMTP_PORT              maildev's SMTP port (default 1025)
+#   MAIL_WEB_PORT          maildev's web UI and API port (default 1080)
+#   MONGODB_DATABASE       the replicator's database (default replica)
+#   CUSTOMER_API_ADDR      default 127.0.0.1:8001
+#   RELAY_ADDR             default 127.0.0.1:8005
+#   REPLICATOR_ADDR        default 127.0.0.1:8006
+#   NOTIFIER_ADDR          default 127.0.0.1:8007
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=setup/lib.sh
+source "$repo/setup/lib.sh"
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
+
+flag=""
+for arg in "$@"; do
+    case $arg in
+    --docker | --native) flag=$arg ;;
+    -h | --help) usage && exit 0 ;;
+    *) usage >&2 && die "unknown argument: $arg" ;;
+    esac
+done
+mode=$(platform_mode "$flag")
+
+start_docker() {
+    docker_available || die "docker mode needs a running Docker engine (\`docker info\` fails); use --native"
+    log "== docker mode: docker compose -f docker-compose.kafka.yml up -d --build"
+    compose "$repo" up -d --build
+    ensure_command curl
+    wait_for_http "http://127.0.0.1:8001/health/ready" 300
+    wait_for_http "http://127.0.0.1:8005/health/ready" 300
+    wait_for_http "http://127.0.0.1:8006/health/ready" 300
+    wait_for_http "http://127.0.0.1:8007/health/ready" 300
+    cat <<EOF
+
+Platform is up (docker mode, real Apache Kafka).
+  Customer API        http://127.0.0.1:8001/api/v1/customers
+  Swagger UI          http://127.0.0.1:8001/api/v1/customers/docs
+  Relay metrics       http://127.0.0.1:8005/metrics
+  Replicator metrics  http://127.0.0.1:8006/metrics
+  Notifier metrics    http://127.0.0.1:8007/metrics
+  Kafka bootstrap     localhost:9092 (inside the compose network: kafka:9092)
+  PostgreSQL          postgres://postgres:postgres@127.0.0.1:5433/customers
+  MongoDB             mongodb://127.0.0.1:27017/?directConnection=true
+  Schema registry     http://127.0.0.1:8081
+  Mailpit (mail UI)   http://127.0.0.1:8025 (SMTP 127.0.0.1:1025; API http://127.0.0.1:8025/api/v1/messages)
+  Logs                docker compose -f docker-compose.kafka.yml logs -f
+
+Watch the customer events:
+  docker compose -f docker-compose.kafka.yml exec kafka /opt/kafka/bin/kafka-console-consumer.sh --bootstrap-server kafka:9092 --topic customers --from-beginning
+
+Stop with: setup/shutdown.sh --docker   (add --purge to delete the volumes)
+EOF
+}
+
+# warn_if_stale NAME PIDFILE: a rerun keeps running services; say so when the binary they run
+# was rebuilt after they started.
+warn_if_stale() {
+    local name=$1 pid
+    pid=$(pidfile_pid "$2") || return 0
+    if [[ $repo/target/release/$name -nt /proc/$pid ]]; then
+        warn "$name (pid $pid) runs an older build; restart to pick up the new one: setup/shutdown.sh --native && setup/startup.sh --native"
+    fi
+}
+
+start_native() {
+    local runtime pg_port kafka_port mongo_port smtp_port mail_web_port mongo_db
+    local api_addr relay_addr replicator_addr notifier_addr logs pids
+    runtime=$(abspath "${PLATFORM_RUNTIME_DIR:-$repo/.runtime/platform}")
+    pg_port=${PLATFORM_PG_PORT:-5433}
+    kafka_port=${KAFKA_PORT:-9092}
+    mongo_port=${MONGO_PORT:-27017}
+    smtp_port=${SMTP_PORT:-1025}
+    mail_web_port=${MAIL_WEB_PORT:-1080}
+    mongo_db=${MONGODB_DATABASE:-replica}
+    api_addr=${CUSTOMER_API_ADDR:-127.0.0.1:8001}
+    relay_addr=${RELAY_ADDR:-127.0.0.1:8005}
+    replicator_addr=${REPLICATOR_ADDR:-127.0.0.1:8006}
+    notifier_addr=${NOTIFIER_ADDR:-127.0.0.1:8007}
+    logs=$runtime/logs
+    pids=$runtime/pids
+    log "== native mode, runtime dir $runtime"
+    mkdir -p "$runtime/pg" "$runtime/kafka" "$runtime/mongo" "$runtime/mail" "$logs" "$pids"
+
+    log "== tools"
+    command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (rustup) first"
+    ensure_command curl
+    ensure_tansu
+    ensure_secantus
+    ensure_maildev
+
+    log "== PostgreSQL"
+    local server_url
+    if [[ -n ${DATABASE_URL:-} ]] && postgres_answers "$DATABASE_URL"; then
+        server_url=$DATABASE_URL
+        log "using the existing server from DATABASE_URL"
+    else
+        if [[ -n ${DATABASE_URL:-} ]]; then
+            warn "DATABASE_URL is set but does not answer; using the project-local cluster instead"
+        fi
+        start_postgres "$runtime/pg/data" "$pg_port" "$logs/postgres.log"
+        server_url="postgres://postgres@127.0.0.1:$pg_port/postgres"
+    fi
+    create_database "$server_url" customers
+    create_database "$server_url" notifier
+    local customers_url notifier_url
+    customers_url=$(pg_url_for_db "$server_url" customers)
+    notifier_url=$(pg_url_for_db "$server_url" notifier)
+    export CUSTOMER_DATABASE_URL=$customers_url
+
+    log "== Tansu (Kafka API) on 127.0.0.1:$kafka_port"
+    start_tansu "$runtime/kafka" "$kafka_port" "$logs/tansu.log" "$pids/tansu.pid"
+    export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$kafka_port"
+
+    log "== SecantusDB (MongoDB API) on 127.0.0.1:$mongo_port"
+    start_mongo "$runtime/mongo" "$mongo_port" "$logs/secantusd.log" "$pids/secantusd.pid"
+    # journal=true: SecantusDB acknowledges a plain write before it reaches its journal, and a
+    # server killed (-9) within about a second of the acknowledgement loses it (measured), while
+    # the replicator has already committed the Kafka offset. With j:true the write is on disk
+    # first (about 10 ms instead of 4 per write).
+    local mongo_uri="mongodb://127.0.0.1:$mongo_port/?directConnection=true&journal=true"
+
+    log "== maildev (SMTP mail catcher) on 127.0.0.1:$smtp_port, web on 127.0.0.1:$mail_web_port"
+    start_maildev "$smtp_port" "$mail_web_port" "$logs/maildev.log" "$pids/maildev.pid" "$runtime/mail"
+
+    log "== building the services (cargo build --release; the first build takes several minutes)"
+    (cd "$repo" && cargo build --release -p customer-api -p outbox-relay -p console-consumer \
+        -p replicator -p notifier) || die "cargo build failed"
+
+    log "== services"
+    local api_pid relay_pid replicator_pid notifier_pid name
+    for name in customer-api outbox-relay replicator notifier; do
+        warn_if_stale "$name" "$pids/$name.pid"
+    done
+    CUSTOMER_API_ADDR=$api_addr CUSTOMER_DATABASE_URL=$customers_url LOG_FORMAT=json \
+        start_service customer-api "$logs/customer-api.log" "$pids/customer-api.pid" -- \
+        "$repo/target/release/customer-api"
+    api_pid=$(pidfile_pid "$pids/customer-api.pid") || true
+    wait_for_http "http://$api_addr/health/ready" 60 "$logs/customer-api.log" "$api_pid"
+
+    RELAY_ADDR=$relay_addr RELAY_DATABASE_URL=$customers_url \
+        KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS LOG_FORMAT=json \
+        start_service outbox-relay "$logs/outbox-relay.log" "$pids/outbox-relay.pid" -- \
+        "$repo/target/release/outbox-relay"
+    relay_pid=$(pidfile_pid "$pids/outbox-relay.pid") || true
+    wait_for_http "http://$relay_addr/health/ready" 60 "$logs/outbox-relay.log" "$relay_pid"
+
+    REPLICATOR_ADDR=$replicator_addr KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS \
+        MONGODB_URI=$mongo_uri MONGODB_DATABASE=$mongo_db LOG_FORMAT=json \
+        start_service replicator "$logs/replicator.log" "$pids/replicator.pid" -- \
+        "$repo/target/release/replicator"
+    replicator_pid=$(pidfile_pid "$pids/replicator.pid") || true
+
+    NOTIFIER_ADDR=$notifier_addr NOTIFIER_DATABASE_URL=$notifier_url \
+        KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS SMTP_HOST=127.0.0.1 SMTP_PORT=$smtp_port \
+        LOG_FORMAT=json \
+        start_service notifier "$logs/notifier.log" "$pids/notifier.pid" -- \
+        "$repo/target/release/notifier"
+    notifier_pid=$(pidfile_pid "$pids/notifier.pid") || true
+
+    wait_for_http "http://$replicator_addr/health/ready" 60 "$logs/replicator.log" "$replicator_pid"
+    wait_for_http "http://$notifier_addr/health/ready" 60 "$logs/notifier.log" "$notifier_pid"
+
+    # For other scripts and for people: what is running where.
+    cat >"$runtime/platform.env" <<EOF
+CUSTOMER_DATABASE_URL=$customers_url
+RELAY_DATABASE_URL=$customers_url
+NOTIFIER_DATABASE_URL=$notifier_url
+KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS
+MONGODB_URI=$mongo_uri
+MONGODB_DATABASE=$mongo_db
+SMTP_HOST=127.0.0.1
+SMTP_PORT=$smtp_port
+MAIL_API_URL=http://127.0.0.1:$mail_web_port
+CUSTOMER_API_URL=http://$api_addr
+RELAY_URL=http://$relay_addr
+REPLICATOR_URL=http://$replicator_addr
+NOTIFIER_URL=http://$notifier_addr
+EOF
+
+    cat <<EOF
+
+Platform is up (native mode).
+  Customer API        http://$api_addr/api/v1/customers
+  Swagger UI          http://$api_addr/api/v1/customers/docs
+  Relay metrics       http://$relay_addr/metrics
+  Replicator metrics  http://$replicator_addr/metrics
+  Notifier metrics    http://$notifier_addr/metrics
+  Kafka bootstrap     $KAFKA_BOOTSTRAP_SERVERS (Tansu)
+  PostgreSQL          $customers_url (notifier: $notifier_url)
+  MongoDB             $mongo_uri (database $mongo_db; SecantusDB)
+  Mail inbox (UI)     http://127.0.0.1:$mail_web_port (SMTP 127.0.0.1:$smtp_port; maildev)
+  Mail API            http://127.0.0.1:$mail_web_port/api/email
+  Logs                $logs
+  Settings            $runtime/platform.env
+
+Watch the customer events:
+  scripts/console-consumer.sh --bootstrap-server $KAFKA_BOOTSTRAP_SERVERS --topic customers --from-beginning
+
+Rebuild the MongoDB read model from offset 0 into a fresh database:
+  MONGODB_URI='$mongo_uri' KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS scripts/resync-replica.sh
+
+Stop with: setup/shutdown.sh   (add --purge to delete the data too)
+EOF
+}
+
+case $mode in
+docker) start_docker ;;
+native) start_native ;;
+esac
