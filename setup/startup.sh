@@ -131,11 +131,7 @@ start_native() {
 
     log "== SecantusDB (MongoDB API) on 127.0.0.1:$mongo_port"
     start_mongo "$runtime/mongo" "$mongo_port" "$logs/secantusd.log" "$pids/secantusd.pid"
-    # journal=true: SecantusDB acknowledges a plain write before it reaches its journal, and a
-    # server killed (-9) within about a second of the acknowledgement loses it (measured), while
-    # the replicator has already committed the Kafka offset. With j:true the write is on disk
-    # first (about 10 ms instead of 4 per write).
-    local mongo_uri="mongodb://127.0.0.1:$mongo_port/?directConnection=true&journal=true"
+    local mongo_uri="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
 
     log "== maildev (SMTP mail catcher) on 127.0.0.1:$smtp_port, web on 127.0.0.1:$mail_web_port"
     start_maildev "$smtp_port" "$mail_web_port" "$logs/maildev.log" "$pids/maildev.pid" "$runtime/mail"

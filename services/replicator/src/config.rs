@@ -32,6 +32,11 @@ pub struct Config {
     pub mongodb_uri: String,
     #[arg(long, env = "MONGODB_DATABASE", default_value = "replica")]
     pub mongodb_database: String,
+    /// Most events applied in one bulk write; a backlog drains in batches this big, while a
+    /// single waiting event is applied at once.
+    #[arg(long, env = "REPLICATOR_BATCH_SIZE", default_value_t = 500,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub batch_size: u16,
     /// Resync mode: drop the target database first, consume until every partition is caught
     /// up, then exit (use with a new group and a new database).
     #[arg(long)]

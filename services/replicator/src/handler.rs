@@ -1,11 +1,13 @@
-//! From a Kafka message to a read-model write, and from failures to the consume loop's
+//! From Kafka messages to read-model writes, and from failures to the consume loop's
 //! decisions: undecodable or malformed events are dead-lettered, MongoDB failures are retried
 //! (never skipped, so nothing is lost while MongoDB is down).
 
 use crate::read_model::{Applied, ApplyError, ReadModel};
 use events::ChangeEvent;
-use kafka::consume::{Handler, Incoming, Outcome};
+use kafka::consume::{BatchHandler, BatchOutcome, Incoming};
 
+/// A write to a server that vanished mid-request can hang without an error; bound it so the
+/// loop backs off and retries instead of stalling.
 const APPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub struct ReplicationHandler {
@@ -29,34 +31,50 @@ impl ReplicationHandler {
     }
 }
 
-impl Handler for ReplicationHandler {
-    async fn handle(&mut self, message: &Incoming<'_>) -> Outcome {
-        let event: ChangeEvent = match serde_json::from_slice(message.payload.unwrap_or_default()) {
-            Ok(event) => event,
-            Err(e) => return Outcome::Poison(format!("not a change event: {e}")),
-        };
-        let collection = self.collection(message.topic);
-        // A write to a server that vanished mid-request can hang without an error; bound it so
-        // the loop backs off and retries instead of stalling.
-        let applied =
-            tokio::time::timeout(APPLY_TIMEOUT, self.model.apply(collection, &event)).await;
-        let Ok(applied) = applied else {
-            return Outcome::Retry(format!("MongoDB did not answer within {APPLY_TIMEOUT:?}"));
-        };
-        match applied {
-            Ok(applied) => {
-                let outcome = match applied {
-                    Applied::Upserted => "upserted",
-                    Applied::Deleted => "deleted",
-                    Applied::Stale => "stale",
-                };
-                metrics::counter!("replicator_events_total", "collection" => collection.to_owned(), "outcome" => outcome)
-                    .increment(1);
-                tracing::debug!(collection, id = %event.aggregate_id, version = event.version, outcome, "applied");
-                Outcome::Done
+impl BatchHandler for ReplicationHandler {
+    async fn handle_batch(&mut self, batch: &[Incoming<'_>]) -> BatchOutcome {
+        let mut results: Vec<Result<(), String>> = Vec::with_capacity(batch.len());
+        let mut decoded = Vec::with_capacity(batch.len());
+        for message in batch {
+            match serde_json::from_slice::<ChangeEvent>(message.payload.unwrap_or_default()) {
+                Ok(event) => {
+                    decoded.push((results.len(), self.collection(message.topic), event));
+                    results.push(Ok(()));
+                }
+                Err(e) => results.push(Err(format!("not a change event: {e}"))),
             }
-            Err(ApplyError::Invalid(reason)) => Outcome::Poison(reason),
-            Err(ApplyError::Mongo(e)) => Outcome::Retry(e.to_string()),
         }
+        let events: Vec<(&str, &ChangeEvent)> =
+            decoded.iter().map(|(_, c, e)| (*c, e)).collect();
+        let applied =
+            match tokio::time::timeout(APPLY_TIMEOUT, self.model.apply_batch(&events)).await {
+                Err(_) => {
+                    return BatchOutcome::Retry(format!(
+                        "MongoDB did not answer within {APPLY_TIMEOUT:?}"
+                    ))
+                }
+                Ok(Err(e)) => return BatchOutcome::Retry(e.to_string()),
+                Ok(Ok(applied)) => applied,
+            };
+        for ((index, collection, event), applied) in decoded.iter().zip(applied) {
+            let outcome = match applied {
+                Ok(Applied::Upserted) => "upserted",
+                Ok(Applied::Deleted) => "deleted",
+                Ok(Applied::Stale) => "stale",
+                Err(ApplyError::Invalid(reason)) => {
+                    results[*index] = Err(reason);
+                    continue;
+                }
+                Err(e) => {
+                    results[*index] = Err(e.to_string());
+                    continue;
+                }
+            };
+            metrics::counter!("replicator_events_total", "collection" => collection.to_string(), "outcome" => outcome)
+                .increment(1);
+            tracing::debug!(collection, id = %event.aggregate_id, version = event.version, outcome, "applied");
+        }
+        metrics::histogram!("replicator_batch_size").record(batch.len() as f64);
+        BatchOutcome::Handled(results)
     }
 }

@@ -3,7 +3,11 @@
 use crate::{config::Config, handler::ReplicationHandler, read_model::ReadModel};
 use anyhow::Context;
 use kafka::consume::{ConsumeLoop, RetryPolicy};
-use mongodb::{bson::doc, options::ClientOptions, Client};
+use mongodb::{
+    bson::doc,
+    options::{ClientOptions, WriteConcern},
+    Client,
+};
 use runtime::{ops, Shutdown};
 use std::{sync::Arc, time::Duration};
 
@@ -15,6 +19,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     options.server_selection_timeout = Some(Duration::from_secs(3));
     options.connect_timeout = Some(Duration::from_secs(3));
     options.app_name = Some("replicator".into());
+    // The offset is committed once the write is acknowledged, so the acknowledgement must mean
+    // durable. SecantusDB (like mongod with j:false) acknowledges a plain write before it reaches
+    // its journal, and a server killed within about a second loses it (measured) while the
+    // offset is already committed. j:true costs about 10 ms per write instead of 4.
+    options.write_concern = Some(WriteConcern::builder().journal(true).build());
     let client = Client::with_options(options)?;
     let db = client.database(&config.mongodb_database);
     if config.resync {
@@ -65,9 +74,13 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
                 }
             }
         };
-        consume.run(&mut handler, caught_up).await
+        consume
+            .run_batches(&mut handler, config.batch_size.into(), caught_up)
+            .await
     } else {
-        consume.run(&mut handler, shutdown.requested()).await
+        consume
+            .run_batches(&mut handler, config.batch_size.into(), shutdown.requested())
+            .await
     };
     tracing::info!(handled, "replicator stopped");
     shutdown.trigger();

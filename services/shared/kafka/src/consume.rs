@@ -1,19 +1,22 @@
-//! The consume loop every consumer binary shares: one message at a time, in partition order,
-//! offsets committed only after the handler finished with the message.
+//! The consume loop every consumer binary shares: messages in partition order, one at a time
+//! or in batches, offsets committed only after the handler finished with them.
 //!
 //! A handler answers each message with an [`Outcome`]: done (commit), poison (publish to
 //! `<topic>.dlq` with the reason in headers, commit, move on) or retry (a dependency is down:
-//! back off and hand the same message again, never skipping it). Shutdown stops between
-//! messages; what is done is committed, what is not is redelivered to the next instance.
+//! back off and hand the same message again, never skipping it). A [`BatchHandler`] takes
+//! whatever is already waiting (up to a limit) in one go, so that it can write in bulk under
+//! load; a retry then repeats the whole batch, so it must be idempotent. Shutdown stops between
+//! batches; what is done is committed, what is not is redelivered to the next instance.
 
 use crate::{KafkaArgs, KafkaError};
+use futures::FutureExt;
 use rdkafka::{
     consumer::{CommitMode, Consumer, StreamConsumer},
     message::{BorrowedMessage, Header, OwnedHeaders},
     producer::{FutureProducer, FutureRecord},
-    Message,
+    Message, Offset, TopicPartitionList,
 };
-use std::{future::Future, time::Duration};
+use std::{collections::BTreeMap, future::Future, pin::Pin, time::Duration};
 
 /// What became of one message.
 #[derive(Debug)]
@@ -26,6 +29,16 @@ pub enum Outcome {
     Retry(String),
 }
 
+/// What became of a batch.
+#[derive(Debug)]
+pub enum BatchOutcome {
+    /// Every message was handled: one entry per message, in order, `Err` holding the reason
+    /// a message is dead-lettered.
+    Handled(Vec<Result<(), String>>),
+    /// A dependency failed: back off and hand the whole batch again.
+    Retry(String),
+}
+
 /// A message as handlers see it.
 pub struct Incoming<'a> {
     pub topic: &'a str,
@@ -35,8 +48,41 @@ pub struct Incoming<'a> {
     pub payload: Option<&'a [u8]>,
 }
 
+impl<'a> From<&'a BorrowedMessage<'_>> for Incoming<'a> {
+    fn from(message: &'a BorrowedMessage<'_>) -> Self {
+        Self {
+            topic: message.topic(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key(),
+            payload: message.payload(),
+        }
+    }
+}
+
 pub trait Handler {
     fn handle(&mut self, message: &Incoming<'_>) -> impl Future<Output = Outcome> + Send;
+}
+
+pub trait BatchHandler {
+    /// Handles `batch` (never empty). Must be idempotent: after a retry, or a crash before the
+    /// commit, the same messages come again.
+    fn handle_batch(&mut self, batch: &[Incoming<'_>])
+        -> impl Future<Output = BatchOutcome> + Send;
+}
+
+/// A [`Handler`] driven through the batch loop with batches of one.
+struct OneAtATime<'h, H>(&'h mut H);
+
+impl<H: Handler + Send> BatchHandler for OneAtATime<'_, H> {
+    async fn handle_batch(&mut self, batch: &[Incoming<'_>]) -> BatchOutcome {
+        debug_assert_eq!(batch.len(), 1);
+        match self.0.handle(&batch[0]).await {
+            Outcome::Done => BatchOutcome::Handled(vec![Ok(())]),
+            Outcome::Poison(reason) => BatchOutcome::Handled(vec![Err(reason)]),
+            Outcome::Retry(reason) => BatchOutcome::Retry(reason),
+        }
+    }
 }
 
 /// Retry timing for [`Outcome::Retry`]: exponential with jitter between `min` and `max`.
@@ -107,12 +153,28 @@ impl ConsumeLoop {
         })
     }
 
-    /// Runs until `stop` resolves. Returns how many messages were handled.
-    pub async fn run(&self, handler: &mut impl Handler, stop: impl Future<Output = ()>) -> u64 {
+    /// Runs until `stop` resolves, one message at a time. Returns how many were handled.
+    pub async fn run(
+        &self,
+        handler: &mut (impl Handler + Send),
+        stop: impl Future<Output = ()>,
+    ) -> u64 {
+        self.run_batches(&mut OneAtATime(handler), 1, stop).await
+    }
+
+    /// Runs until `stop` resolves, handing the handler every message already received, up to
+    /// `max_batch` at a time: one under light load, many when a backlog drains. Returns how
+    /// many messages were handled.
+    pub async fn run_batches(
+        &self,
+        handler: &mut impl BatchHandler,
+        max_batch: usize,
+        stop: impl Future<Output = ()>,
+    ) -> u64 {
         let mut stop = std::pin::pin!(stop);
         let mut handled = 0;
         loop {
-            let message = tokio::select! {
+            let first = tokio::select! {
                 _ = &mut stop => break,
                 received = self.consumer.recv() => match received {
                     Ok(m) => m,
@@ -122,10 +184,22 @@ impl ConsumeLoop {
                     }
                 },
             };
-            if !self.process(&message, handler, &mut stop).await {
-                break; // shutdown during a retry: leave the message uncommitted
+            let mut batch = vec![first];
+            // Only what librdkafka has already fetched: never wait to fill a batch.
+            while batch.len() < max_batch {
+                match self.consumer.recv().now_or_never() {
+                    Some(Ok(message)) => batch.push(message),
+                    Some(Err(e)) => {
+                        tracing::warn!(consumer = self.name, error = %e, "receive failed");
+                        break;
+                    }
+                    None => break,
+                }
             }
-            handled += 1;
+            if !self.process(&batch, handler, &mut stop).await {
+                break; // shutdown during a retry: leave the batch uncommitted
+            }
+            handled += batch.len() as u64;
         }
         if let Err(e) = self.consumer.commit_consumer_state(CommitMode::Sync) {
             tracing::debug!(consumer = self.name, error = %e, "final commit (nothing new to commit)");
@@ -133,57 +207,64 @@ impl ConsumeLoop {
         handled
     }
 
-    /// Returns false if shutdown came before the message was finished.
+    /// Returns false if shutdown came before the batch was finished.
     async fn process(
         &self,
-        message: &BorrowedMessage<'_>,
-        handler: &mut impl Handler,
-        stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+        batch: &[BorrowedMessage<'_>],
+        handler: &mut impl BatchHandler,
+        stop: &mut Pin<&mut impl Future<Output = ()>>,
     ) -> bool {
-        let incoming = Incoming {
-            topic: message.topic(),
-            partition: message.partition(),
-            offset: message.offset(),
-            key: message.key(),
-            payload: message.payload(),
-        };
+        let incoming: Vec<Incoming> = batch.iter().map(Incoming::from).collect();
         let mut attempt = 0;
-        loop {
-            match handler.handle(&incoming).await {
-                Outcome::Done => break,
-                Outcome::Poison(reason) => {
-                    self.dead_letter(&incoming, &reason, stop).await;
-                    break;
-                }
-                Outcome::Retry(reason) => {
+        let results = loop {
+            match handler.handle_batch(&incoming).await {
+                BatchOutcome::Handled(results) => break results,
+                BatchOutcome::Retry(reason) => {
                     let delay = self.retry.delay(attempt);
                     attempt += 1;
                     metrics::counter!("consumer_retries_total", "consumer" => self.name)
                         .increment(1);
-                    tracing::warn!(consumer = self.name, topic = incoming.topic, offset = incoming.offset,
-                        attempt, retry_in_ms = delay.as_millis() as u64, %reason, "handling failed; retrying");
+                    let first = &incoming[0];
+                    tracing::warn!(consumer = self.name, topic = first.topic, offset = first.offset,
+                        batch = incoming.len(), attempt, retry_in_ms = delay.as_millis() as u64,
+                        %reason, "handling failed; retrying");
                     tokio::select! {
                         _ = stop.as_mut() => return false,
                         _ = tokio::time::sleep(delay) => {}
                     }
                 }
             }
+        };
+        assert_eq!(
+            results.len(),
+            incoming.len(),
+            "a batch handler must answer every message"
+        );
+        for (message, result) in incoming.iter().zip(results) {
+            if let Err(reason) = result {
+                if !self.dead_letter(message, &reason, stop).await {
+                    return false;
+                }
+            }
         }
-        if let Err(e) = self.consumer.commit_message(message, CommitMode::Async) {
-            tracing::warn!(consumer = self.name, error = %e, "commit failed; the message may be redelivered");
+        if let Err(e) = self
+            .consumer
+            .commit(&next_offsets(&incoming), CommitMode::Async)
+        {
+            tracing::warn!(consumer = self.name, error = %e, "commit failed; the messages may be redelivered");
         }
-        self.report_lag(&incoming);
+        self.report_lag(&incoming[incoming.len() - 1]);
         true
     }
 
     /// Publishes to `<topic>.dlq` with the reason and origin in headers, retrying until the
-    /// broker takes it: a dead letter must not be lost either.
+    /// broker takes it: a dead letter must not be lost either. False if shutdown came first.
     async fn dead_letter(
         &self,
         incoming: &Incoming<'_>,
         reason: &str,
-        stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
-    ) {
+        stop: &mut Pin<&mut impl Future<Output = ()>>,
+    ) -> bool {
         let dlq = format!("{}.dlq", incoming.topic);
         let (partition, offset) = (incoming.partition.to_string(), incoming.offset.to_string());
         tracing::error!(consumer = self.name, topic = incoming.topic, offset = incoming.offset, %reason, "dead-lettering");
@@ -225,14 +306,14 @@ impl ConsumeLoop {
                 Ok(_) => {
                     metrics::counter!("consumer_dead_lettered_total", "consumer" => self.name)
                         .increment(1);
-                    return;
+                    return true;
                 }
                 Err((e, _)) => {
                     let delay = self.retry.delay(attempt);
                     attempt += 1;
                     tracing::warn!(consumer = self.name, error = %e, "dead-lettering failed; retrying");
                     tokio::select! {
-                        _ = stop.as_mut() => return,
+                        _ = stop.as_mut() => return false,
                         _ = tokio::time::sleep(delay) => {}
                     }
                 }
@@ -283,9 +364,54 @@ impl ConsumeLoop {
     }
 }
 
+/// The offsets to commit after `batch`: per partition, one past the last message handled.
+fn next_offsets(batch: &[Incoming<'_>]) -> TopicPartitionList {
+    let mut last = BTreeMap::new();
+    for message in batch {
+        let offset = last.entry((message.topic, message.partition)).or_insert(message.offset);
+        *offset = (*offset).max(message.offset);
+    }
+    let mut list = TopicPartitionList::with_capacity(last.len());
+    for ((topic, partition), offset) in last {
+        list.add_partition_offset(topic, partition, Offset::Offset(offset + 1))
+            .expect("a valid offset");
+    }
+    list
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn message(topic: &'static str, partition: i32, offset: i64) -> Incoming<'static> {
+        Incoming {
+            topic,
+            partition,
+            offset,
+            key: None,
+            payload: None,
+        }
+    }
+
+    #[test]
+    fn commits_one_past_the_last_message_of_each_partition() {
+        let batch = [
+            message("a", 0, 7),
+            message("b", 0, 3),
+            message("a", 0, 8),
+            message("b", 0, 4),
+        ];
+        let list = next_offsets(&batch);
+        assert_eq!(list.count(), 2);
+        assert_eq!(
+            list.find_partition("a", 0).unwrap().offset(),
+            Offset::Offset(9)
+        );
+        assert_eq!(
+            list.find_partition("b", 0).unwrap().offset(),
+            Offset::Offset(5)
+        );
+    }
 
     #[test]
     fn retry_delays_grow_and_stay_within_bounds() {
