@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use utoipa::ToSchema;
-use web::FieldErrors;
+use web::{FieldCheck, FieldErrors};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerName(String);
@@ -118,25 +118,9 @@ pub struct CustomerInput {
 pub struct CustomerPatch {
     pub name: Option<String>,
     pub email: Option<String>,
-    #[serde(default, deserialize_with = "present_or_null")]
+    #[serde(default, deserialize_with = "web::json::present_or_null")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
-}
-
-/// Distinguishes `"phone": null` (Some(None)) from an absent field (None, via `default`).
-fn present_or_null<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-/// Collects every field error at once so the client can fix them in one go.
-struct Collector(FieldErrors);
-
-impl Collector {
-    fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        result.map_err(|e| self.0.insert(field.to_owned(), e)).ok()
-    }
 }
 
 fn parse_phone(raw: Option<&str>) -> Result<Option<Phone>, String> {
@@ -148,13 +132,13 @@ fn parse_phone(raw: Option<&str>) -> Result<Option<Phone>, String> {
 
 impl CustomerInput {
     pub fn parse(&self) -> Result<CustomerFields, FieldErrors> {
-        let mut c = Collector(FieldErrors::new());
+        let mut c = FieldCheck::default();
         let name = c.take("name", CustomerName::parse(&self.name));
         let email = c.take("email", Email::parse(&self.email));
         let phone = c.take("phone", parse_phone(self.phone.as_deref()));
         match (name, email, phone) {
             (Some(name), Some(email), Some(phone)) => Ok(CustomerFields { name, email, phone }),
-            _ => Err(c.0),
+            _ => Err(c.into_errors()),
         }
     }
 }
@@ -162,7 +146,7 @@ impl CustomerInput {
 impl CustomerPatch {
     /// The fields after applying this patch to `current`.
     pub fn apply(&self, current: &CustomerFields) -> Result<CustomerFields, FieldErrors> {
-        let mut c = Collector(FieldErrors::new());
+        let mut c = FieldCheck::default();
         let name = match &self.name {
             Some(n) => c.take("name", CustomerName::parse(n)),
             None => Some(current.name.clone()),
@@ -177,7 +161,7 @@ impl CustomerPatch {
         };
         match (name, email, phone) {
             (Some(name), Some(email), Some(phone)) => Ok(CustomerFields { name, email, phone }),
-            _ => Err(c.0),
+            _ => Err(c.into_errors()),
         }
     }
 }

@@ -17,6 +17,7 @@ use runtime::db::PgPool;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+pub use web::paging::PageStart;
 use web::{etag::IfMatch, FieldErrors};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -108,15 +109,6 @@ fn email_conflict(email: &str) -> impl FnOnce(StoreError) -> StoreError + '_ {
         }
         other => other,
     }
-}
-
-/// Where a listing page starts.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PageStart {
-    First,
-    Offset(i64),
-    /// After this (created_at, id): keyset pagination, stable under concurrent inserts.
-    After(DateTime<Utc>, Uuid),
 }
 
 #[derive(Clone)]

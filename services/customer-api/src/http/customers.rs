@@ -9,12 +9,11 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
+use web::paging::{self, encode_cursor};
 use web::{etag, etag::IfMatch, ApiError, FieldErrors, Problem, ValidJson};
 
 pub fn router() -> Router<CustomerStore> {
@@ -23,9 +22,6 @@ pub fn router() -> Router<CustomerStore> {
         get(get_one).put(replace).patch(patch).delete(delete),
     )
 }
-
-const DEFAULT_LIMIT: i64 = 20;
-const MAX_LIMIT: i64 = 100;
 
 /// One page of customers, newest first.
 #[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
@@ -97,65 +93,12 @@ pub async fn list(
 
 fn parse_listing(params: &HashMap<String, String>) -> Result<(PageStart, i64), ApiError> {
     let mut errors = FieldErrors::new();
-    for key in params.keys() {
-        if !["limit", "cursor", "offset"].contains(&key.as_str()) {
-            errors.insert(
-                key.clone(),
-                "unknown query parameter (expected limit, cursor or offset)".into(),
-            );
-        }
-    }
-    let limit = match params.get("limit").map(|v| v.parse::<i64>()) {
-        None => DEFAULT_LIMIT,
-        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
-        Some(_) => {
-            errors.insert(
-                "limit".into(),
-                format!("must be a whole number from 1 to {MAX_LIMIT}"),
-            );
-            DEFAULT_LIMIT
-        }
-    };
-    let start = match (params.get("cursor"), params.get("offset")) {
-        (Some(_), Some(_)) => {
-            errors.insert(
-                "cursor".into(),
-                "give either cursor or offset, not both".into(),
-            );
-            PageStart::First
-        }
-        (Some(cursor), None) => decode_cursor(cursor).unwrap_or_else(|| {
-            errors.insert("cursor".into(), "not a cursor returned by this API".into());
-            PageStart::First
-        }),
-        (None, Some(offset)) => match offset.parse::<i64>() {
-            Ok(n) if n >= 0 => PageStart::Offset(n),
-            _ => {
-                errors.insert(
-                    "offset".into(),
-                    "must be a whole number of at least 0".into(),
-                );
-                PageStart::First
-            }
-        },
-        (None, None) => PageStart::First,
-    };
+    let page = paging::parse(params, &[], &mut errors);
     if errors.is_empty() {
-        Ok((start, limit))
+        Ok((page.start, page.limit))
     } else {
         Err(ApiError::InvalidQuery(errors))
     }
-}
-
-fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.timestamp_micros()))
-}
-
-fn decode_cursor(cursor: &str) -> Option<PageStart> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (micros, id) = text.split_once('|')?;
-    let created_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-    Some(PageStart::After(created_at, Uuid::parse_str(id).ok()?))
 }
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers",
@@ -248,6 +191,8 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
+    use web::paging::decode_cursor;
 
     fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs

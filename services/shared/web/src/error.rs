@@ -26,6 +26,30 @@ pub struct Problem {
     pub details: FieldErrors,
 }
 
+/// Gathers the outcome of parsing each field of a request, so that the client learns every
+/// mistake in one response rather than one per round trip.
+#[derive(Debug, Default)]
+pub struct FieldCheck(FieldErrors);
+
+impl FieldCheck {
+    /// The parsed value, or `None` after recording the field's error.
+    pub fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|e| self.add(field, e)).ok()
+    }
+
+    pub fn add(&mut self, field: &str, message: String) {
+        self.0.insert(field.to_owned(), message);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_errors(self) -> FieldErrors {
+        self.0
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("malformed request: {0}")]

@@ -80,6 +80,17 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// For merge-patch bodies: on an `Option<Option<T>>` field with `#[serde(default,
+/// deserialize_with = "web::json::present_or_null")]`, `"field": null` becomes `Some(None)`
+/// (clear it) while an absent field stays `None` (keep it).
+pub fn present_or_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// serde reports a missing field at the parent's path; pull the name out of its message.
 fn missing_field(err: &serde_json::Error) -> Option<String> {
     let text = err.to_string();

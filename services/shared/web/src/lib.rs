@@ -4,11 +4,13 @@
 //! - [`json`]: a JSON body extractor whose failures name the offending field.
 //! - [`etag`]: versions as ETags and `If-Match` handling.
 //! - [`layers`]: request ids, request tracing and the body size limit.
+//! - [`paging`]: `limit` / `cursor` / `offset` listing parameters and keyset cursors.
 
 pub mod error;
 pub mod etag;
 pub mod json;
 pub mod layers;
+pub mod paging;
 
-pub use error::{ApiError, FieldErrors, Problem};
+pub use error::{ApiError, FieldCheck, FieldErrors, Problem};
 pub use json::ValidJson;
