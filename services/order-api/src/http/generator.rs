@@ -1,0 +1,71 @@
+//! `/api/v1/orders/generator` handlers: read, start and stop the order generator.
+//!
+//! `start` on a running generator retunes its interval (200, not 409): a client can always
+//! say "run at this rate" without first asking whether it runs. `stop` on a stopped generator
+//! is a no-op. Both answer the resulting status.
+
+use crate::domain::GeneratorStart;
+use crate::generator::{GeneratorStatus, OrderGenerator};
+use axum::{
+    extract::{FromRequest, Request, State},
+    http::header,
+    routing::{get, post},
+    Json, Router,
+};
+use web::{ApiError, Problem, ValidJson};
+
+pub fn router() -> Router<OrderGenerator> {
+    Router::new()
+        .route("/", get(status))
+        .route("/start", post(start))
+        .route("/stop", post(stop))
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/generator", tag = "generator",
+    responses((status = 200, description = "The generator's state", body = GeneratorStatus)))]
+pub async fn status(State(generator): State<OrderGenerator>) -> Json<GeneratorStatus> {
+    Json(generator.status().await)
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/generator/start", tag = "generator",
+    request_body(content = GeneratorStart,
+        description = "Optional; without a body the interval is 2000 ms"),
+    responses(
+        (status = 200, description = "Running (started, or retuned if it already ran)", body = GeneratorStatus),
+        (status = 400, description = "Malformed JSON", body = Problem),
+        (status = 415, description = "A body that is not JSON", body = Problem),
+        (status = 422, description = "interval_ms out of range", body = Problem),
+    ))]
+pub async fn start(
+    State(generator): State<OrderGenerator>,
+    request: Request,
+) -> Result<Json<GeneratorStatus>, ApiError> {
+    let body = if has_body(&request) {
+        ValidJson::<GeneratorStart>::from_request(request, &())
+            .await?
+            .0
+    } else {
+        GeneratorStart::default()
+    };
+    let interval = body.parse().map_err(ApiError::Validation)?;
+    Ok(Json(generator.start(interval).await))
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/generator/stop", tag = "generator",
+    responses((status = 200, description = "Stopped (a no-op if it was not running)", body = GeneratorStatus)))]
+pub async fn stop(State(generator): State<OrderGenerator>) -> Json<GeneratorStatus> {
+    Json(generator.stop().await)
+}
+
+/// A bodiless POST (`curl -X POST …`) means "use the defaults".
+fn has_body(request: &Request) -> bool {
+    let headers = request.headers();
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match length {
+        Some(n) => n > 0,
+        None => headers.contains_key(header::TRANSFER_ENCODING),
+    }
+}

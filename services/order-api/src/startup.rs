@@ -1,0 +1,49 @@
+//! Builds the service from its configuration. `main` runs it; tests build it on port 0 against
+//! their own database.
+
+use crate::{
+    config::Config,
+    generator::OrderGenerator,
+    http,
+    store::{OrderStore, ALL_MIGRATIONS},
+};
+use anyhow::Context;
+use runtime::{db, ops, Shutdown};
+use std::sync::Arc;
+
+/// The service, built and not yet serving.
+pub struct App {
+    pub router: axum::Router,
+    pub generator: OrderGenerator,
+}
+
+/// Migrates the database and returns the full router (API, generator, docs, health, metrics).
+/// The generator starts stopped and never runs past `shutdown`.
+pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<App> {
+    db::migrate(&config.database_url, ALL_MIGRATIONS)
+        .await
+        .context("migrating the order database")?;
+    let pool = db::pool(&config.database_url, config.pool.db_pool_size)?;
+    let store = OrderStore::new(pool.clone());
+    let ready: ops::ReadinessCheck = Arc::new(move || {
+        let pool = pool.clone();
+        Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
+    });
+    // The ops router installs the metrics recorder: build it before anything describes metrics.
+    let ops = ops::router("order-api", ready);
+    let generator = OrderGenerator::new(store.clone(), shutdown.clone());
+    let router = http::router(store, generator.clone()).merge(ops);
+    Ok(App { router, generator })
+}
+
+pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    let app = build(&config, &shutdown).await?;
+    let listener = runtime::serve::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
+    runtime::serve::serve(listener, app.router, shutdown).await?;
+    // The generator saw the same shutdown; wait for its order in flight.
+    app.generator.stop().await;
+    tracing::info!("order-api stopped");
+    Ok(())
+}
