@@ -1,0 +1,10 @@
+use clap::Parser;
+use order_processor::{config::Config, startup};
+use runtime::Shutdown;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    runtime::telemetry::init("order-processor", &config.log);
+    startup::run(config, Shutdown::on_signals()).await
+}
