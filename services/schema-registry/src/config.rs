@@ -1,0 +1,30 @@
+//! schema-registry configuration: flags, each with an environment variable and a default.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "schema-registry",
+    about = "Confluent-compatible Schema Registry for Avro schemas, stored in PostgreSQL"
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "SCHEMA_REGISTRY_ADDR", default_value = "127.0.0.1:8081")]
+    pub addr: SocketAddr,
+    /// PostgreSQL URL of the registry's own database (falls back to DATABASE_URL).
+    #[arg(
+        long,
+        env = "SCHEMA_REGISTRY_DATABASE_URL",
+        default_value_t = default_database_url()
+    )]
+    pub database_url: String,
+    #[command(flatten)]
+    pub pool: runtime::db::PoolArgs,
+    #[command(flatten)]
+    pub log: runtime::telemetry::LogArgs,
+}
+
+fn default_database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5433/schema_registry".to_owned())
+}

@@ -1,0 +1,10 @@
+use clap::Parser;
+use runtime::Shutdown;
+use schema_registry::{config::Config, startup};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    runtime::telemetry::init("schema-registry", &config.log);
+    startup::run(config, Shutdown::on_signals()).await
+}
