@@ -24,7 +24,8 @@ pub struct Config {
     #[command(flatten)]
     pub kafka: kafka::KafkaArgs,
     /// Prepended to every topic name (like Debezium's `topic.prefix`): the notifier reads
-    /// `<prefix>customers` and reports to `<prefix>notifications.failed`.
+    /// `<prefix>customers` and `<prefix>order-executions` and reports to
+    /// `<prefix>notifications.failed`.
     #[arg(long, env = "TOPIC_PREFIX", default_value = "")]
     pub topic_prefix: String,
     /// Consumer group; instances of one group share the work, a new group starts over.
@@ -104,6 +105,11 @@ impl Config {
         format!("{}customers", self.topic_prefix)
     }
 
+    /// The order executions to tell customers about.
+    pub fn executions_topic(&self) -> String {
+        format!("{}order-executions", self.topic_prefix)
+    }
+
     /// Where emails go that could not be delivered.
     pub fn failed_topic(&self) -> String {
         format!("{}notifications.failed", self.topic_prefix)
@@ -132,6 +138,7 @@ mod tests {
         assert_eq!(config.retry_base, Duration::from_millis(500));
         assert_eq!(config.group, "notifier");
         assert_eq!(config.customers_topic(), "customers");
+        assert_eq!(config.executions_topic(), "order-executions");
         assert_eq!(config.failed_topic(), "notifications.failed");
     }
 
@@ -139,6 +146,7 @@ mod tests {
     fn topic_prefix_applies_to_every_topic() {
         let config = Config::try_parse_from(["notifier", "--topic-prefix", "t1."]).unwrap();
         assert_eq!(config.customers_topic(), "t1.customers");
+        assert_eq!(config.executions_topic(), "t1.order-executions");
         assert_eq!(config.failed_topic(), "t1.notifications.failed");
     }
 

@@ -7,7 +7,12 @@
 //! - deleted: "We are sorry to see you leave".
 //!
 //! The recipient is the customer's address after the change (before it, for a delete).
+//!
+//! And what a customer is told when their order was executed ([`order_executed`]): "Your order
+//! was executed", with the symbol, quantity, unit price and execution price, sent to the
+//! address the notifier keeps for them (see `contacts`).
 
+use crate::{contacts::Contact, execution::ExecutedOrder};
 use events::{ChangeEvent, Op};
 use lettre::{message::Mailbox, Address};
 use serde_json::{Map, Value};
@@ -16,6 +21,7 @@ use uuid::Uuid;
 pub const CREATED_SUBJECT: &str = "Your record has been created";
 pub const UPDATED_SUBJECT: &str = "Your record has been updated";
 pub const DELETED_SUBJECT: &str = "We are sorry to see you leave";
+pub const EXECUTED_SUBJECT: &str = "Your order was executed";
 
 /// Fields the platform maintains on every row; a change to them alone is not worth an email.
 const BOOKKEEPING: &[&str] = &["version", "updated_at"];
@@ -94,13 +100,50 @@ fn recipient(row: &Map<String, Value>) -> Result<Mailbox, RenderError> {
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
         .ok_or(RenderError::NoAddress)?;
+    mailbox(name(row), address)
+}
+
+/// `Name <address>`, or why `address` is not one.
+fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox, RenderError> {
     let email: Address = address
         .trim()
         .parse()
         .map_err(|e: lettre::address::AddressError| {
             RenderError::InvalidAddress(address.to_owned(), e.to_string())
         })?;
-    Ok(Mailbox::new(name(row).map(str::to_owned), email))
+    Ok(Mailbox::new(name.map(str::to_owned), email))
+}
+
+/// The email telling `contact` that their order was executed, and at what price.
+pub fn order_executed(contact: &Contact, order: &ExecutedOrder) -> Result<Email, RenderError> {
+    const EXECUTED: &str = "Your order was executed:";
+    const THANKS: &str = "Thank you for your order.";
+    let quantity = order.quantity.to_string();
+    let details = [
+        ("Symbol", order.symbol.as_str()),
+        ("Quantity", quantity.as_str()),
+        ("Unit price", order.unit_price.as_str()),
+        ("Execution price", order.execution_price.as_str()),
+    ];
+    let name = contact
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    let mut text = Body::new(name);
+    text.para(EXECUTED);
+    text.list(details.iter().map(|(k, v)| format!("{k}: {v}")));
+    text.para(THANKS);
+    let mut html = Html::new(name);
+    html.para(EXECUTED);
+    html.table(&["", ""], details.iter().map(|(k, v)| vec![*k, *v]));
+    html.para(THANKS);
+    Ok(Email {
+        to: mailbox(name, &contact.email)?,
+        subject: EXECUTED_SUBJECT.to_owned(),
+        text: text.finish(),
+        html: html.finish(),
+    })
 }
 
 fn name(row: &Map<String, Value>) -> Option<&str> {
@@ -508,6 +551,63 @@ mod tests {
         let email = rendered(&event(Op::Create, None, Some(json!({"email": "a@b.io"}))));
         assert!(email.text.starts_with("Hello,\n"));
         assert_eq!(email.to.to_string(), "a@b.io");
+    }
+
+    fn executed() -> ExecutedOrder {
+        ExecutedOrder {
+            order_id: "0190a0e0-0000-7000-8000-0000000000a1".into(),
+            symbol: "AAPL".into(),
+            quantity: 7,
+            unit_price: "1.2345".into(),
+            execution_price: "8.64".into(),
+            customer_id: None,
+        }
+    }
+
+    fn contact(name: Option<&str>, email: &str) -> Contact {
+        Contact {
+            customer_id: Uuid::nil(),
+            name: name.map(str::to_owned),
+            email: email.to_owned(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn order_executed_lists_symbol_quantity_and_prices() {
+        let email =
+            order_executed(&contact(Some("Ada <&>"), "ada@example.com"), &executed()).unwrap();
+        assert_eq!(email.subject, "Your order was executed");
+        assert_eq!(email.to.email.to_string(), "ada@example.com");
+        assert!(email.text.starts_with("Hello Ada <&>,\n"), "{}", email.text);
+        for line in [
+            "  Symbol: AAPL\n",
+            "  Quantity: 7\n",
+            "  Unit price: 1.2345\n",
+            "  Execution price: 8.64\n",
+        ] {
+            assert!(email.text.contains(line), "{line:?} in {}", email.text);
+        }
+        assert!(
+            email.html.contains("<th>Execution price</th><td>8.64</td>"),
+            "{}",
+            email.html
+        );
+        assert!(
+            email.html.contains("Hello Ada &lt;&amp;&gt;,"),
+            "{}",
+            email.html
+        );
+    }
+
+    #[test]
+    fn order_executed_needs_a_valid_address() {
+        assert!(matches!(
+            order_executed(&contact(None, "not an address"), &executed()),
+            Err(RenderError::InvalidAddress(..))
+        ));
+        let plain = order_executed(&contact(None, "a@b.io"), &executed()).unwrap();
+        assert!(plain.text.starts_with("Hello,\n"));
     }
 
     #[test]

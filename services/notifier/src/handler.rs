@@ -1,6 +1,11 @@
 //! One change event in, at most one email out: the [`Handler`] the shared consume loop drives.
 //!
-//! Decode → render → claim in the ledger → send (retrying with exponential backoff and
+//! A customer event first updates the customer's contact (see `contacts`), then is mailed to
+//! the customer. An order execution is mailed to its customer's contact; one without a
+//! customer, or whose customer the notifier does not know (never created, or deleted), sends
+//! nothing and is counted in `notifier_executions_unaddressed_total`.
+//!
+//! Mailing is: render → claim in the ledger → send (retrying with exponential backoff and
 //! jitter) → mark sent. After the last attempt the failure is published to
 //! `notifications.failed` and the row marked failed, and the loop moves on. The ledger module
 //! documents why this order sends a completed email once and never loses a pending one.
@@ -10,7 +15,9 @@
 //! everything else is [`Outcome::Done`].
 
 use crate::{
+    contacts::{self, CustomerContacts},
     email::{self, Email},
+    execution,
     ledger::Ledger,
     mailer::{Mailer, SendError},
 };
@@ -30,6 +37,9 @@ pub const SENT: &str = "notifier_sent_total";
 pub const RETRIED: &str = "notifier_retried_total";
 pub const FAILED: &str = "notifier_failed_total";
 pub const SKIPPED_DUPLICATE: &str = "notifier_skipped_duplicate_total";
+/// Order executions not mailed, by `reason`: `no_customer` (the order had none) or
+/// `unknown_customer` (no contact for its customer id).
+pub const UNADDRESSED: &str = "notifier_executions_unaddressed_total";
 
 pub fn describe_metrics() {
     for (name, help) in [
@@ -46,6 +56,13 @@ pub fn describe_metrics() {
     ] {
         metrics::describe_counter!(name, help);
         metrics::counter!(name).absolute(0);
+    }
+    metrics::describe_counter!(
+        UNADDRESSED,
+        "Order executions not mailed because the order had no customer or the customer is unknown."
+    );
+    for reason in ["no_customer", "unknown_customer"] {
+        metrics::counter!(UNADDRESSED, "reason" => reason).absolute(0);
     }
 }
 
@@ -116,6 +133,7 @@ pub struct Attempts {
 
 pub struct NotificationHandler {
     ledger: Ledger,
+    contacts: CustomerContacts,
     mailer: Mailer,
     failures: FailureReporter,
     attempts: Attempts,
@@ -138,6 +156,7 @@ enum Delivery {
 impl NotificationHandler {
     pub fn new(
         ledger: Ledger,
+        contacts: CustomerContacts,
         mailer: Mailer,
         failures: FailureReporter,
         attempts: Attempts,
@@ -145,6 +164,7 @@ impl NotificationHandler {
     ) -> Self {
         Self {
             ledger,
+            contacts,
             mailer,
             failures,
             attempts,
@@ -285,19 +305,67 @@ pub fn decode(payload: Option<&[u8]>) -> Result<ChangeEvent, String> {
     serde_json::from_slice(payload).map_err(|e| format!("not a JSON change event: {e}"))
 }
 
+impl NotificationHandler {
+    /// Keeps the contact up to date, then mails the customer about the change.
+    async fn on_customer(&self, event: &ChangeEvent) -> Outcome {
+        let email = match email::render(event) {
+            Ok(email) => email,
+            Err(e) => return Outcome::Poison(format!("event {}: {e}", event.id)),
+        };
+        let change = match contacts::change_of(event) {
+            Ok(change) => change,
+            Err(e) => return Outcome::Poison(format!("event {}: {e}", event.id)),
+        };
+        if let Err(e) = self.contacts.apply(&change).await {
+            return Outcome::Retry(e.to_string());
+        }
+        match email {
+            Some(email) => self.notify(event, &email).await,
+            None => {
+                tracing::debug!(event_id = %event.id, event_type = %event.event_type, "nothing to tell the customer");
+                Outcome::Done
+            }
+        }
+    }
+
+    /// Mails the order's customer, if the order had one and the notifier knows them.
+    async fn on_execution(&self, event: &ChangeEvent) -> Outcome {
+        let order = match execution::read(event) {
+            Ok(Some(order)) => order,
+            Ok(None) => return Outcome::Done,
+            Err(e) => return Outcome::Poison(format!("event {}: {e}", event.id)),
+        };
+        let Some(customer_id) = order.customer_id else {
+            metrics::counter!(UNADDRESSED, "reason" => "no_customer").increment(1);
+            tracing::info!(event_id = %event.id, order_id = %order.order_id, "executed order without a customer; nobody to tell");
+            return Outcome::Done;
+        };
+        let contact = match self.contacts.find(customer_id).await {
+            Ok(Some(contact)) => contact,
+            Ok(None) => {
+                metrics::counter!(UNADDRESSED, "reason" => "unknown_customer").increment(1);
+                tracing::warn!(event_id = %event.id, order_id = %order.order_id, %customer_id, "executed order of an unknown customer; not mailed");
+                return Outcome::Done;
+            }
+            Err(e) => return Outcome::Retry(e.to_string()),
+        };
+        match email::order_executed(&contact, &order) {
+            Ok(email) => self.notify(event, &email).await,
+            Err(e) => Outcome::Poison(format!("event {}: {e}", event.id)),
+        }
+    }
+}
+
 impl Handler for NotificationHandler {
     async fn handle(&mut self, message: &Incoming<'_>) -> Outcome {
         let event = match decode(message.payload) {
             Ok(event) => event,
             Err(reason) => return Outcome::Poison(reason),
         };
-        match email::render(&event) {
-            Ok(Some(email)) => self.notify(&event, &email).await,
-            Ok(None) => {
-                tracing::debug!(event_id = %event.id, event_type = %event.event_type, "nothing to tell the customer");
-                Outcome::Done
-            }
-            Err(e) => Outcome::Poison(format!("event {}: {e}", event.id)),
+        if event.aggregate_type == execution::AGGREGATE {
+            self.on_execution(&event).await
+        } else {
+            self.on_customer(&event).await
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::{
     config::Config,
+    contacts::CustomerContacts,
     handler::{self, Attempts, FailureReporter, NotificationHandler},
     ledger::{self, Ledger},
     mailer::Mailer,
@@ -35,18 +36,36 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     handler::describe_metrics();
     let server = tokio::spawn(runtime::serve::serve(listener, router, shutdown.clone()));
 
-    let result = consume(&config, Ledger::new(pool), shutdown.clone()).await;
+    let result = consume(
+        &config,
+        Ledger::new(pool.clone()),
+        CustomerContacts::new(pool),
+        shutdown.clone(),
+    )
+    .await;
     shutdown.trigger();
     server.await??;
     tracing::info!("notifier stopped");
     result
 }
 
-async fn consume(config: &Config, ledger: Ledger, shutdown: Shutdown) -> anyhow::Result<()> {
-    let topic = config.customers_topic();
-    let dead_letters = format!("{topic}.dlq");
+async fn consume(
+    config: &Config,
+    ledger: Ledger,
+    contacts: CustomerContacts,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let topics = [config.customers_topic(), config.executions_topic()];
+    let dead_letters = topics.iter().map(|t| format!("{t}.dlq"));
     let failed = config.failed_topic();
-    if !ensure_topics(config, &[&topic, &dead_letters, &failed], &shutdown).await {
+    let all: Vec<String> = topics
+        .iter()
+        .cloned()
+        .chain(dead_letters)
+        .chain([failed.clone()])
+        .collect();
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    if !ensure_topics(config, &all, &shutdown).await {
         return Ok(());
     }
     let backoff = RetryPolicy {
@@ -62,6 +81,7 @@ async fn consume(config: &Config, ledger: Ledger, shutdown: Shutdown) -> anyhow:
     );
     let mut handler = NotificationHandler::new(
         ledger,
+        contacts,
         mailer,
         failures,
         Attempts {
@@ -70,15 +90,9 @@ async fn consume(config: &Config, ledger: Ledger, shutdown: Shutdown) -> anyhow:
         },
         shutdown.clone(),
     );
-    let consumer = ConsumeLoop::new(
-        &config.kafka,
-        SERVICE,
-        &config.group,
-        std::slice::from_ref(&topic),
-        backoff,
-    )
-    .await?;
-    tracing::info!(%topic, group = %config.group, smtp = %format!("{}:{}", config.smtp.smtp_host, config.smtp.smtp_port), "consuming");
+    let consumer =
+        ConsumeLoop::new(&config.kafka, SERVICE, &config.group, &topics, backoff).await?;
+    tracing::info!(?topics, group = %config.group, smtp = %format!("{}:{}", config.smtp.smtp_host, config.smtp.smtp_port), "consuming");
     let handled = consumer.run(&mut handler, shutdown.requested()).await;
     tracing::info!(handled, "consume loop stopped");
     Ok(())

@@ -24,9 +24,12 @@ impl World {
         let prefix = test_support::unique(name) + ".";
         let kafka = kafka::KafkaArgs::new(&env.bootstrap);
         kafka
-            .ensure_topics(&[&format!("{prefix}customers")])
+            .ensure_topics(&[
+                &format!("{prefix}customers"),
+                &format!("{prefix}order-executions"),
+            ])
             .await
-            .expect("creating the customers topic");
+            .expect("creating the topics");
         let producer = kafka
             .idempotent_producer(Duration::from_secs(30), Duration::ZERO)
             .expect("creating a producer");
@@ -40,6 +43,10 @@ impl World {
 
     pub fn topic(&self) -> String {
         format!("{}customers", self.prefix)
+    }
+
+    pub fn executions_topic(&self) -> String {
+        format!("{}order-executions", self.prefix)
     }
 
     pub fn failed_topic(&self) -> String {
@@ -77,16 +84,50 @@ impl World {
         self.produce_raw(&event.aggregate_id, &payload).await;
     }
 
+    /// Publishes `event` to the order-executions topic, keyed by its aggregate id.
+    pub async fn produce_execution(&self, event: &ChangeEvent) {
+        let payload = serde_json::to_vec(event).unwrap();
+        self.produce_raw_to(&self.executions_topic(), &event.aggregate_id, &payload)
+            .await;
+    }
+
     pub async fn produce_raw(&self, key: &str, payload: &[u8]) {
-        let topic = self.topic();
+        self.produce_raw_to(&self.topic(), key, payload).await;
+    }
+
+    async fn produce_raw_to(&self, topic: &str, key: &str, payload: &[u8]) {
         self.producer
             .send(
-                FutureRecord::to(&topic).key(key).payload(payload),
+                FutureRecord::to(topic).key(key).payload(payload),
                 Duration::from_secs(30),
             )
             .await
             .map_err(|(e, _)| e)
-            .expect("producing to the customers topic");
+            .unwrap_or_else(|e| panic!("producing to {topic}: {e}"));
+    }
+
+    /// The notifier's contact for `customer_id`: (email, version), `None` if it has none.
+    pub async fn contact(&self, customer_id: Uuid) -> Option<(String, i64)> {
+        use diesel::{
+            sql_types::{BigInt, Text},
+            QueryableByName,
+        };
+        use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            email: String,
+            #[diesel(sql_type = BigInt)]
+            version: i64,
+        }
+        let mut conn = AsyncPgConnection::establish(&self.db).await.unwrap();
+        diesel::sql_query(format!(
+            "SELECT email, version FROM customer_contacts WHERE customer_id = '{customer_id}'"
+        ))
+        .get_result::<Row>(&mut conn)
+        .await
+        .ok()
+        .map(|r| (r.email, r.version))
     }
 
     /// The ledger's status for `event_id` (`None` if it has no row).
