@@ -1,0 +1,30 @@
+//! movie-api configuration: flags, each with an environment variable and a default.
+
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "movie-api",
+    about = "Movie and cast CRUD API with a transactional outbox"
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "MOVIE_API_ADDR", default_value = "127.0.0.1:8002")]
+    pub addr: SocketAddr,
+    /// PostgreSQL URL of the movie database (falls back to DATABASE_URL).
+    #[arg(
+        long,
+        env = "MOVIE_DATABASE_URL",
+        default_value_t = default_database_url()
+    )]
+    pub database_url: String,
+    #[command(flatten)]
+    pub pool: runtime::db::PoolArgs,
+    #[command(flatten)]
+    pub log: runtime::telemetry::LogArgs,
+}
+
+fn default_database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5433/movies".to_owned())
+}

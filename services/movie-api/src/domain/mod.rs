@@ -1,0 +1,58 @@
+//! Movie and cast input, parsed at the edge: once a value has one of these types it is valid, so
+//! no handler or query re-checks a field. Everything here is pure (no I/O); whether a cast id
+//! names a live cast is the store's question, answered inside the write's transaction.
+
+mod cast;
+mod genre;
+mod movie;
+
+pub use cast::{CastFields, CastInput, CastName, CastPatch, Nationality};
+pub use genre::{Genre, Genres};
+pub use movie::{
+    CastIds, ExpiryWindow, MovieFields, MovieInput, MoviePatch, Plot, ReleaseYear, Title,
+};
+
+/// `raw` trimmed, if it is 1 to `max` characters (characters, not bytes).
+fn bounded_text(raw: &str, max: usize) -> Result<String, String> {
+    let trimmed = raw.trim();
+    let chars = trimmed.chars().count();
+    if chars == 0 {
+        Err("must not be empty".into())
+    } else if chars > max {
+        Err(format!("must be at most {max} characters (got {chars})"))
+    } else {
+        Ok(trimmed.to_owned())
+    }
+}
+
+/// An optional text field: absent, null and blank all mean "none".
+fn optional<T>(
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => parse(text).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_text_is_trimmed_and_counts_characters() {
+        assert_eq!(bounded_text("  Heat ", 4).unwrap(), "Heat");
+        assert!(bounded_text(" \t ", 4).is_err());
+        assert!(bounded_text(&"é".repeat(4), 4).is_ok());
+        assert!(bounded_text(&"é".repeat(5), 4).is_err());
+    }
+
+    #[test]
+    fn blank_optional_text_is_none() {
+        let parse = |s: &str| Ok::<_, String>(s.to_owned());
+        assert_eq!(optional(None, parse), Ok(None));
+        assert_eq!(optional(Some("  "), parse), Ok(None));
+        assert_eq!(optional(Some(" x "), parse), Ok(Some("x".to_owned())));
+    }
+}

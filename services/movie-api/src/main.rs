@@ -1,0 +1,10 @@
+use clap::Parser;
+use movie_api::{config::Config, startup};
+use runtime::Shutdown;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    runtime::telemetry::init("movie-api", &config.log);
+    startup::run(config, Shutdown::on_signals()).await
+}

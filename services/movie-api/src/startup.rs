@@ -1,0 +1,35 @@
+//! Builds the service from its configuration. `main` runs it; tests build it on port 0 against
+//! their own database.
+
+use crate::{
+    config::Config,
+    http,
+    store::{Catalog, ALL_MIGRATIONS},
+};
+use anyhow::Context;
+use runtime::{db, ops, Shutdown};
+use std::sync::Arc;
+
+/// Migrates the database and returns the full router (API, docs, health, metrics).
+pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
+    db::migrate(&config.database_url, ALL_MIGRATIONS)
+        .await
+        .context("migrating the movie database")?;
+    let pool = db::pool(&config.database_url, config.pool.db_pool_size)?;
+    let catalog = Catalog::new(pool.clone());
+    let ready: ops::ReadinessCheck = Arc::new(move || {
+        let pool = pool.clone();
+        Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
+    });
+    Ok(http::router(catalog).merge(ops::router("movie-api", ready)))
+}
+
+pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    let app = build(&config).await?;
+    let listener = runtime::serve::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
+    runtime::serve::serve(listener, app, shutdown).await?;
+    tracing::info!("movie-api stopped");
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Movie and cast persistence. Every write is one transaction holding the row change and its
+//! outbox event, so a failure leaves neither.
+//!
+//! Writers of one aggregate serialize on its row lock (`SELECT … FOR UPDATE`): the second cannot
+//! read `before`, bump the version or draw an outbox id until the first has committed, which makes
+//! outbox order equal commit order per aggregate. Movies and casts stay consistent the same way:
+//! a movie write share-locks the casts it names, a cast delete takes the cast's update lock, so
+//! one of the two always sees the other (see `casts::delete_cast` and `movies::lock_casts`).
+
+mod casts;
+mod movies;
+mod schema;
+
+use diesel::result::Error as DieselError;
+use diesel_async::{pooled_connection::deadpool::Object, AsyncPgConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use events::Op;
+use outbox::{Change, OutboxError};
+use runtime::db::PgPool;
+use serde::Serialize;
+use uuid::Uuid;
+use web::FieldErrors;
+
+pub use casts::Cast;
+pub use movies::{Movie, MovieFilter, MovieRef};
+pub use web::paging::{PageRequest, PageStart};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// The service's schema: the outbox first, then its own tables.
+pub const ALL_MIGRATIONS: &[EmbeddedMigrations] = &[outbox::MIGRATIONS, MIGRATIONS];
+
+pub const SERVICE: &str = "movie-api";
+
+/// Where one kind of aggregate lives and where its change events go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Aggregate {
+    /// `aggregate_type` of its events, and the prefix of their type (`movie.created`).
+    pub name: &'static str,
+    pub table: &'static str,
+    pub topic: &'static str,
+}
+
+pub const CAST: Aggregate = Aggregate {
+    name: "cast",
+    table: "casts",
+    topic: "casts",
+};
+
+pub const MOVIE: Aggregate = Aggregate {
+    name: "movie",
+    table: "movies",
+    topic: "movies",
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{} {id} not found", aggregate.name)]
+    NotFound { aggregate: Aggregate, id: Uuid },
+    #[error("version mismatch: current version is {current}")]
+    VersionMismatch { current: i64 },
+    #[error("invalid {}", aggregate.name)]
+    Invalid {
+        aggregate: Aggregate,
+        details: FieldErrors,
+    },
+    /// A movie names casts that do not exist or are deleted.
+    #[error("unknown or deleted cast(s): {0:?}")]
+    UnknownCasts(Vec<Uuid>),
+    /// A cast cannot be deleted while live movies name it.
+    #[error("cast {cast} is still in {} movie(s)", movies.len())]
+    CastInUse { cast: Uuid, movies: Vec<MovieRef> },
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    #[error("database error: {0}")]
+    Database(#[from] DieselError),
+}
+
+/// Movies and their casts, in one PostgreSQL database.
+#[derive(Clone)]
+pub struct Catalog {
+    pool: PgPool,
+}
+
+impl Catalog {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+}
+
+/// A page of a newest-first listing and whether more rows follow.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub more: bool,
+}
+
+impl<T> Page<T> {
+    /// From `limit + 1` loaded rows: the extra row only says that another page exists.
+    fn from_rows(mut rows: Vec<T>, limit: i64) -> Self {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        Self { items: rows, more }
+    }
+}
+
+/// Applies a page's start to a boxed, newest-first (`created_at DESC, id DESC`) query of `$table`.
+macro_rules! starting_at {
+    ($query:expr, $table:ident, $start:expr) => {
+        match $start {
+            PageStart::First => $query,
+            PageStart::Offset(n) => $query.offset(n),
+            PageStart::After(created_at, id) => $query.filter(
+                $table::created_at
+                    .lt(created_at)
+                    .or($table::created_at.eq(created_at).and($table::id.lt(id))),
+            ),
+        }
+    };
+}
+use starting_at;
+
+/// Records the change of one aggregate in the outbox, inside the caller's transaction.
+async fn record<T: Serialize>(
+    conn: &mut AsyncPgConnection,
+    aggregate: Aggregate,
+    id: Uuid,
+    op: Op,
+    version: i64,
+    before: Option<&T>,
+    after: Option<&T>,
+) -> Result<(), StoreError> {
+    let image = |row: Option<&T>| row.map(serde_json::to_value).transpose();
+    outbox::record(
+        conn,
+        Change {
+            service: SERVICE,
+            table: aggregate.table,
+            topic: aggregate.topic,
+            aggregate_type: aggregate.name,
+            aggregate_id: id.to_string(),
+            op,
+            version,
+            before: image(before).map_err(OutboxError::from)?,
+            after: image(after).map_err(OutboxError::from)?,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Counts a committed write for `/metrics`.
+fn count_write(aggregate: Aggregate, op: Op) {
+    metrics::counter!(
+        "movie_api_writes_total",
+        "aggregate" => aggregate.name,
+        "op" => op.past_tense()
+    )
+    .increment(1);
+}

@@ -1,0 +1,726 @@
+//! The movies resource (and the genre list, docs, health) over HTTP against a real PostgreSQL:
+//! every success and error case, the cast-id and genre rules, the listing filters, and for every
+//! error, proof that nothing was written.
+
+mod common;
+
+use chrono::{Days, NaiveDate, Utc};
+use common::{id_of, problem, spawn_app, TestApp};
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+
+const GENRES: [&str; 18] = [
+    "action",
+    "adventure",
+    "animation",
+    "comedy",
+    "crime",
+    "documentary",
+    "drama",
+    "family",
+    "fantasy",
+    "history",
+    "horror",
+    "music",
+    "mystery",
+    "romance",
+    "science-fiction",
+    "thriller",
+    "war",
+    "western",
+];
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+fn days_from_today(days: i64) -> String {
+    let date = if days >= 0 {
+        today() + Days::new(days as u64)
+    } else {
+        today() - Days::new(days.unsigned_abs())
+    };
+    date.to_string()
+}
+
+async fn movie_with_expiry(app: &TestApp, title: &str, days: i64) -> String {
+    id_of(
+        &app.create_movie(&json!({"title": title, "expiry_date": days_from_today(days)}))
+            .await,
+    )
+}
+
+#[tokio::test]
+async fn create_movie_returns_201_with_location_etag_and_every_field() {
+    let app = spawn_app().await;
+    let mifune = id_of(&app.create_cast("Toshiro Mifune").await);
+    let shimura = id_of(&app.create_cast("Takashi Shimura").await);
+    let response = app
+        .post(
+            "/api/v1/movies",
+            &json!({
+                "title": " Seven Samurai ",
+                "plot": "Farmers hire seven ronin to defend their village.",
+                "genres": ["Action", "drama", "action"],
+                "cast_ids": [shimura, mifune, shimura],
+                "release_year": 1954,
+                "expiry_date": "2030-12-31",
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()[header::ETAG], "\"1\"");
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let movie: Value = response.json().await.unwrap();
+    assert_eq!(location, format!("/api/v1/movies/{}", id_of(&movie)));
+    assert_eq!(movie["title"], "Seven Samurai");
+    assert_eq!(
+        movie["plot"],
+        "Farmers hire seven ronin to defend their village."
+    );
+    assert_eq!(
+        movie["genres"],
+        json!(["action", "drama"]),
+        "genres are canonical and unique"
+    );
+    assert_eq!(
+        movie["cast_ids"],
+        json!([shimura, mifune]),
+        "cast ids are unique, in the order given"
+    );
+    assert_eq!(movie["release_year"], 1954);
+    assert_eq!(movie["expiry_date"], "2030-12-31");
+    assert_eq!(movie["version"], 1);
+    assert!(movie["created_at"].is_string() && movie["updated_at"].is_string());
+    assert_eq!(app.get_json(&location).await, movie);
+}
+
+#[tokio::test]
+async fn a_movie_with_only_a_title_has_empty_lists_and_null_optionals() {
+    let app = spawn_app().await;
+    let movie = app.create_movie(&json!({"title": "Dodes'ka-den"})).await;
+    assert_eq!(movie["genres"], json!([]));
+    assert_eq!(movie["cast_ids"], json!([]));
+    for field in ["plot", "release_year", "expiry_date"] {
+        assert_eq!(movie[field], Value::Null, "{field}");
+    }
+}
+
+#[tokio::test]
+async fn genres_endpoint_lists_every_valid_genre() {
+    let app = spawn_app().await;
+    let list = app.get_json("/api/v1/genres").await;
+    assert_eq!(list["genres"], json!(GENRES));
+}
+
+#[tokio::test]
+async fn an_unknown_genre_is_422_naming_the_valid_genres_and_writes_nothing() {
+    let app = spawn_app().await;
+    let movie = app
+        .create_movie(&json!({"title": "Ran", "genres": ["drama"]}))
+        .await;
+    let before = app.written().await;
+    let attempts = [
+        app.client
+            .post(app.url("/api/v1/movies"))
+            .json(&json!({"title": "Ran", "genres": ["drama", "sci-fi"]})),
+        app.client
+            .put(app.movie_url(&id_of(&movie)))
+            .json(&json!({"title": "Ran", "genres": ["sci-fi"]})),
+        app.client
+            .patch(app.movie_url(&id_of(&movie)))
+            .json(&json!({"genres": ["war", "sci-fi"]})),
+    ];
+    for attempt in attempts {
+        let (status, body) = problem(attempt.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let detail = body["details"]["genres"].as_str().unwrap();
+        assert!(detail.contains("'sci-fi'"), "{detail}");
+        for valid in GENRES {
+            assert!(detail.contains(valid), "{valid} missing from: {detail}");
+        }
+    }
+    assert_eq!(app.written().await, before);
+    assert_eq!(
+        app.get_json(&format!("/api/v1/movies/{}", id_of(&movie)))
+            .await,
+        movie
+    );
+}
+
+#[tokio::test]
+async fn unknown_or_deleted_cast_ids_are_422_naming_them_and_write_nothing() {
+    let app = spawn_app().await;
+    let live = id_of(&app.create_cast("Tatsuya Nakadai").await);
+    let deleted = id_of(&app.create_cast("Gone Actor").await);
+    let response = app
+        .client
+        .delete(app.cast_url(&deleted))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let unknown = "0193a1b2-0000-7000-8000-000000000000";
+    let movie = app
+        .create_movie(&json!({"title": "Harakiri", "cast_ids": [live]}))
+        .await;
+    let before = app.written().await;
+
+    let attempts = [
+        app.client
+            .post(app.url("/api/v1/movies"))
+            .json(&json!({"title": "Kagemusha", "cast_ids": [live, unknown, deleted]})),
+        app.client
+            .put(app.movie_url(&id_of(&movie)))
+            .json(&json!({"title": "Harakiri", "cast_ids": [unknown, live, deleted]})),
+        app.client
+            .patch(app.movie_url(&id_of(&movie)))
+            .json(&json!({"cast_ids": [deleted, unknown]})),
+    ];
+    for attempt in attempts {
+        let (status, body) = problem(attempt.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"], "validation_failed");
+        let detail = body["details"]["cast_ids"].as_str().unwrap();
+        assert!(
+            detail.contains(unknown) && detail.contains(&deleted),
+            "{detail}"
+        );
+        assert!(
+            !detail.contains(&live),
+            "a live cast is not missing: {detail}"
+        );
+    }
+    let (status, body) = problem(
+        app.post(
+            "/api/v1/movies",
+            &json!({"title": "Kagemusha", "cast_ids": ["not-a-uuid"]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["details"]["cast_ids[0]"].is_string(), "{body}");
+    assert_eq!(app.written().await, before);
+}
+
+#[tokio::test]
+async fn invalid_movie_fields_are_422_naming_each_field_and_write_nothing() {
+    let app = spawn_app().await;
+    let cases = [
+        (json!({"title": ""}), vec!["title"]),
+        (json!({"title": "t".repeat(201)}), vec!["title"]),
+        (
+            json!({"title": "T", "plot": "p".repeat(2001)}),
+            vec!["plot"],
+        ),
+        (
+            json!({"title": "T", "release_year": 1887}),
+            vec!["release_year"],
+        ),
+        (
+            json!({"title": "T", "release_year": "1954"}),
+            vec!["release_year"],
+        ),
+        (
+            json!({"title": "T", "expiry_date": "2027-02-30"}),
+            vec!["expiry_date"],
+        ),
+        (
+            json!({"title": "T", "expiry_date": "next week"}),
+            vec!["expiry_date"],
+        ),
+        (json!({"title": "T", "genres": "drama"}), vec!["genres"]),
+        (json!({"plot": "no title"}), vec!["title"]),
+        (json!({"title": "T", "rating": 5}), vec!["rating"]),
+        (
+            json!({"title": "", "plot": "p".repeat(2001), "genres": ["noir"], "release_year": 3000, "expiry_date": "x"}),
+            vec!["expiry_date", "genres", "plot", "release_year", "title"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let (status, problem) = problem(app.post("/api/v1/movies", &body).await).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {problem}"
+        );
+        let named: Vec<&str> = problem["details"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(named, fields, "{body}");
+    }
+    let written = app.written().await;
+    assert_eq!((written.movies, written.outbox), (0, 0));
+
+    let boundary = app
+        .post(
+            "/api/v1/movies",
+            &json!({"title": "t".repeat(200), "plot": "p".repeat(2000), "release_year": 1888}),
+        )
+        .await;
+    assert_eq!(
+        boundary.status(),
+        StatusCode::CREATED,
+        "limits are inclusive"
+    );
+}
+
+#[tokio::test]
+async fn malformed_or_non_json_movie_bodies_are_rejected_and_write_nothing() {
+    let app = spawn_app().await;
+    for body in ["{\"title\": ", "[", ""] {
+        let response = app
+            .client
+            .post(app.url("/api/v1/movies"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let (status, problem) = problem(response).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body:?}");
+        assert_eq!(problem["error"], "malformed_json");
+    }
+    let form = app
+        .client
+        .post(app.url("/api/v1/movies"))
+        .form(&[("title", "Ran")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(form).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let written = app.written().await;
+    assert_eq!((written.movies, written.outbox), (0, 0));
+}
+
+#[tokio::test]
+async fn unknown_or_malformed_movie_ids_are_404_on_every_verb() {
+    let app = spawn_app().await;
+    for id in ["0193a1b2-0000-7000-8000-000000000000", "42"] {
+        let url = app.movie_url(id);
+        let (status, body) = problem(app.client.get(&url).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            body["message"].as_str().unwrap().contains("movie"),
+            "{body}"
+        );
+        for request in [
+            app.client.put(&url).json(&json!({"title": "T"})),
+            app.client.patch(&url).json(&json!({"title": "T"})),
+            app.client.delete(&url),
+        ] {
+            assert_eq!(
+                request.send().await.unwrap().status(),
+                StatusCode::NOT_FOUND
+            );
+        }
+    }
+    let written = app.written().await;
+    assert_eq!((written.movies, written.outbox), (0, 0));
+}
+
+#[tokio::test]
+async fn put_replaces_every_movie_field_and_bumps_the_version() {
+    let app = spawn_app().await;
+    let cast = id_of(&app.create_cast("Toshiro Mifune").await);
+    let created = app
+        .create_movie(&json!({
+            "title": "Throne of Blood",
+            "plot": "Macbeth in feudal Japan.",
+            "genres": ["drama"],
+            "cast_ids": [cast],
+            "release_year": 1957,
+            "expiry_date": "2031-01-01",
+        }))
+        .await;
+    let response = app
+        .client
+        .put(app.movie_url(&id_of(&created)))
+        .header(header::IF_MATCH, "\"1\"")
+        .json(&json!({"title": "Kumonosu-jō", "genres": ["history", "war"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::ETAG], "\"2\"");
+    let replaced: Value = response.json().await.unwrap();
+    assert_eq!(replaced["title"], "Kumonosu-jō");
+    assert_eq!(replaced["genres"], json!(["history", "war"]));
+    assert_eq!(
+        replaced["cast_ids"],
+        json!([]),
+        "PUT replaces the whole resource"
+    );
+    for field in ["plot", "release_year", "expiry_date"] {
+        assert_eq!(replaced[field], Value::Null, "{field}");
+    }
+    assert_eq!(replaced["version"], 2);
+    assert_eq!(replaced["created_at"], created["created_at"]);
+}
+
+#[tokio::test]
+async fn patch_changes_only_the_movie_fields_it_names_and_null_clears() {
+    let app = spawn_app().await;
+    let first = id_of(&app.create_cast("Kinuyo Tanaka").await);
+    let second = id_of(&app.create_cast("Masayuki Mori").await);
+    let created = app
+        .create_movie(&json!({
+            "title": "Ugetsu",
+            "plot": "Two peasants chase fortune in a civil war.",
+            "genres": ["drama", "fantasy"],
+            "cast_ids": [first],
+            "release_year": 1953,
+            "expiry_date": "2032-05-05",
+        }))
+        .await;
+    let url = app.movie_url(&id_of(&created));
+    let response = app
+        .client
+        .patch(&url)
+        .header(header::IF_MATCH, "\"1\"")
+        .json(&json!({"cast_ids": [second, first], "release_year": 1954}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let patched: Value = response.json().await.unwrap();
+    assert_eq!(patched["cast_ids"], json!([second, first]));
+    assert_eq!(patched["release_year"], 1954);
+    for field in ["title", "plot", "genres", "expiry_date", "created_at"] {
+        assert_eq!(patched[field], created[field], "{field}");
+    }
+    assert_eq!(patched["version"], 2);
+
+    let cleared: Value = app
+        .client
+        .patch(&url)
+        .json(&json!({"plot": null, "genres": null, "expiry_date": null}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cleared["plot"], Value::Null);
+    assert_eq!(cleared["genres"], json!([]));
+    assert_eq!(cleared["expiry_date"], Value::Null);
+    assert_eq!(cleared["cast_ids"], patched["cast_ids"]);
+    assert_eq!(cleared["version"], 3);
+}
+
+#[tokio::test]
+async fn stale_if_match_on_a_movie_is_412_and_writes_nothing() {
+    let app = spawn_app().await;
+    let created = app.create_movie(&json!({"title": "High and Low"})).await;
+    let url = app.movie_url(&id_of(&created));
+    let before = app.written().await;
+    for attempt in [
+        app.client
+            .put(&url)
+            .header(header::IF_MATCH, "\"0\"")
+            .json(&json!({"title": "X"})),
+        app.client
+            .patch(&url)
+            .header(header::IF_MATCH, "\"2\", \"3\"")
+            .json(&json!({"title": "X"})),
+        app.client.delete(&url).header(header::IF_MATCH, "\"2\""),
+    ] {
+        let (status, body) = problem(attempt.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
+    }
+    assert_eq!(app.written().await, before);
+    assert_eq!(
+        app.get_json(&format!("/api/v1/movies/{}", id_of(&created)))
+            .await,
+        created
+    );
+
+    let matching = app
+        .client
+        .patch(&url)
+        .header(header::IF_MATCH, "\"1\"")
+        .json(&json!({"title": "Tengoku to Jigoku"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(matching.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn deleted_movie_is_204_then_404_everywhere_and_kept_as_a_soft_delete() {
+    let app = spawn_app().await;
+    let created = app.create_movie(&json!({"title": "Red Beard"})).await;
+    let url = app.movie_url(&id_of(&created));
+    let response = app
+        .client
+        .delete(&url)
+        .header(header::IF_MATCH, "\"1\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    for request in [
+        app.client.get(&url),
+        app.client.delete(&url),
+        app.client.patch(&url).json(&json!({"title": "Back"})),
+    ] {
+        assert_eq!(
+            request.send().await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert!(app.listed_ids("/api/v1/movies").await.is_empty());
+    let written = app.written().await;
+    assert_eq!(
+        (written.movies, written.outbox),
+        (1, 2),
+        "create + delete events"
+    );
+}
+
+#[tokio::test]
+async fn movie_listing_is_newest_first_pages_by_cursor_or_offset_and_hides_deleted() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(id_of(
+            &app.create_movie(&json!({"title": format!("Movie {i}")}))
+                .await,
+        ));
+    }
+    let deleted = ids.remove(3);
+    app.client
+        .delete(app.movie_url(&deleted))
+        .send()
+        .await
+        .unwrap();
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/movies?limit=3".to_owned();
+    loop {
+        let page = app.get_json(&path).await;
+        seen.extend(page["items"].as_array().unwrap().iter().map(id_of));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/movies?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, newest_first);
+    assert_eq!(
+        app.listed_ids("/api/v1/movies?offset=2&limit=1").await,
+        newest_first[2..3]
+    );
+}
+
+#[tokio::test]
+async fn movie_listing_filters_by_genre() {
+    let app = spawn_app().await;
+    let drama = id_of(
+        &app.create_movie(&json!({"title": "Tokyo Story", "genres": ["drama"]}))
+            .await,
+    );
+    let war_drama = id_of(
+        &app.create_movie(&json!({"title": "Fires on the Plain", "genres": ["war", "drama"]}))
+            .await,
+    );
+    app.create_movie(&json!({"title": "Godzilla", "genres": ["science-fiction"]}))
+        .await;
+    app.create_movie(&json!({"title": "Untagged"})).await;
+    assert_eq!(
+        app.listed_ids("/api/v1/movies?genre=drama").await,
+        [war_drama.clone(), drama]
+    );
+    assert_eq!(
+        app.listed_ids("/api/v1/movies?genre=WAR&limit=5").await,
+        [war_drama]
+    );
+    assert!(app
+        .listed_ids("/api/v1/movies?genre=western")
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn expiring_filter_includes_today_and_today_plus_n_but_not_the_day_after_or_yesterday() {
+    let app = spawn_app().await;
+    let yesterday = movie_with_expiry(&app, "Yesterday", -1).await;
+    let today = movie_with_expiry(&app, "Today", 0).await;
+    let in_seven = movie_with_expiry(&app, "In seven days", 7).await;
+    let in_eight = movie_with_expiry(&app, "In eight days", 8).await;
+    app.create_movie(&json!({"title": "Never expires"})).await;
+
+    let listed = app
+        .listed_ids("/api/v1/movies?expiring_within_days=7")
+        .await;
+    assert_eq!(listed, [in_seven.clone(), today.clone()]);
+    assert!(!listed.contains(&yesterday) && !listed.contains(&in_eight));
+
+    assert_eq!(
+        app.listed_ids("/api/v1/movies?expiring_within_days=0")
+            .await,
+        std::slice::from_ref(&today)
+    );
+    assert_eq!(
+        app.listed_ids("/api/v1/movies?expiring_within_days=8")
+            .await,
+        [in_eight, in_seven, today]
+    );
+}
+
+#[tokio::test]
+async fn expiring_filter_without_a_value_means_30_days() {
+    let app = spawn_app().await;
+    let in_thirty = movie_with_expiry(&app, "Thirty", 30).await;
+    let in_thirty_one = movie_with_expiry(&app, "Thirty-one", 31).await;
+    for query in ["expiring_within_days", "expiring_within_days="] {
+        let listed = app.listed_ids(&format!("/api/v1/movies?{query}")).await;
+        assert_eq!(listed, std::slice::from_ref(&in_thirty), "{query}");
+    }
+    assert_eq!(
+        app.listed_ids("/api/v1/movies?expiring_within_days=31")
+            .await,
+        [in_thirty_one, in_thirty]
+    );
+}
+
+#[tokio::test]
+async fn expiring_and_genre_filters_combine() {
+    let app = spawn_app().await;
+    let soon_drama = id_of(
+        &app.create_movie(
+            &json!({"title": "Soon drama", "genres": ["drama"], "expiry_date": days_from_today(3)}),
+        )
+        .await,
+    );
+    app.create_movie(
+        &json!({"title": "Soon comedy", "genres": ["comedy"], "expiry_date": days_from_today(3)}),
+    )
+    .await;
+    app.create_movie(
+        &json!({"title": "Late drama", "genres": ["drama"], "expiry_date": days_from_today(90)}),
+    )
+    .await;
+    assert_eq!(
+        app.listed_ids("/api/v1/movies?genre=drama&expiring_within_days=10")
+            .await,
+        [soon_drama]
+    );
+}
+
+#[tokio::test]
+async fn movie_listing_rejects_unknown_and_invalid_query_parameters_with_400() {
+    let app = spawn_app().await;
+    for (query, field) in [
+        ("title=Ran", "title"),
+        ("genres=drama", "genres"),
+        ("genre=noir", "genre"),
+        ("expiring_within_days=-1", "expiring_within_days"),
+        ("expiring_within_days=1.5", "expiring_within_days"),
+        ("expiring_within_days=soon", "expiring_within_days"),
+        ("limit=101", "limit"),
+        ("offset=x", "offset"),
+        ("cursor=nope", "cursor"),
+    ] {
+        let response = app
+            .client
+            .get(app.url(&format!("/api/v1/movies?{query}")))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(response).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"], "invalid_query");
+        assert!(body["details"][field].is_string(), "{query}: {body}");
+    }
+    let (_, body) = problem(
+        app.client
+            .get(app.url("/api/v1/movies?genre=noir"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        body["details"]["genre"]
+            .as_str()
+            .unwrap()
+            .contains("science-fiction"),
+        "an unknown genre filter names the valid ones: {body}"
+    );
+}
+
+#[tokio::test]
+async fn openapi_documents_and_swagger_ui_are_served_for_movies_and_casts() {
+    let app = spawn_app().await;
+    for resource in ["movies", "casts"] {
+        let doc = app
+            .get_json(&format!("/api/v1/{resource}/openapi.json"))
+            .await;
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        for path in [
+            "/api/v1/movies",
+            "/api/v1/movies/{id}",
+            "/api/v1/casts",
+            "/api/v1/casts/{id}",
+            "/api/v1/genres",
+        ] {
+            assert!(
+                doc["paths"][path].is_object(),
+                "{path} missing from {resource} doc"
+            );
+        }
+        let expiring = doc["paths"]["/api/v1/movies"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "expiring_within_days")
+            .expect("the expiring filter is documented");
+        assert!(
+            expiring["description"].as_str().unwrap().contains("30"),
+            "the default is documented"
+        );
+        let ui = app
+            .client
+            .get(app.url(&format!("/api/v1/{resource}/docs/")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ui.status(), StatusCode::OK);
+        assert!(
+            ui.text().await.unwrap().contains("swagger"),
+            "Swagger UI page"
+        );
+    }
+}
+
+#[tokio::test]
+async fn health_metrics_and_request_ids_are_served() {
+    let app = spawn_app().await;
+    let live = app.get_json("/health/live").await;
+    assert_eq!(live["status"], "UP");
+    assert_eq!(live["service"], "movie-api");
+    let ready = app.get_json("/health/ready").await;
+    assert_eq!(ready["status"], "UP");
+    let created = app
+        .post("/api/v1/movies", &json!({"title": "Metered"}))
+        .await;
+    assert!(created.headers().contains_key("x-request-id"));
+    let listed = app
+        .client
+        .get(app.url("/api/v1/casts"))
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.headers().contains_key("x-request-id"));
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let metrics = response.text().await.unwrap();
+    assert!(metrics.contains("movie_api_writes_total"), "{metrics}");
+}
