@@ -38,12 +38,13 @@ stop_native() {
     / | "$HOME" | "$repo" | "$(dirname "$repo")") die "refusing to use $runtime as PLATFORM_RUNTIME_DIR" ;;
     esac
     log "== native: stopping the platform in $runtime"
-    # Services first (they drain and commit on SIGTERM), then the mail catcher, MongoDB, the
-    # broker, and the database last.
-    stop_pidfile "$runtime/pids/notifier.pid" 30
-    stop_pidfile "$runtime/pids/replicator.pid" 30
-    stop_pidfile "$runtime/pids/outbox-relay.pid" 30
-    stop_pidfile "$runtime/pids/customer-api.pid" 30
+    # Services first (they drain and commit on SIGTERM; whatever startup started has a pid
+    # file), then the mail catcher, MongoDB, the broker, and the database last.
+    local pidfile infra=" maildev.pid secantusd.pid tansu.pid "
+    for pidfile in "$runtime"/pids/*.pid; do
+        [[ -e $pidfile && $infra != *" ${pidfile##*/} "* ]] || continue
+        stop_pidfile "$pidfile" 30
+    done
     stop_pidfile "$runtime/pids/maildev.pid" 20
     stop_pidfile "$runtime/pids/secantusd.pid" 30
     stop_pidfile "$runtime/pids/tansu.pid" 30

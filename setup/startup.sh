@@ -18,9 +18,14 @@
 #   MAIL_WEB_PORT          maildev's web UI and API port (default 1080)
 #   MONGODB_DATABASE       the replicator's database (default replica)
 #   CUSTOMER_API_ADDR      default 127.0.0.1:8001
-#   RELAY_ADDR             default 127.0.0.1:8005
+#   MOVIE_API_ADDR         default 127.0.0.1:8002
+#   ORDER_API_ADDR         default 127.0.0.1:8003
+#   ORDER_PROCESSOR_ADDR   default 127.0.0.1:8004
+#   RELAY_ADDR             default 127.0.0.1:8005 (the relays of the other databases take
+#                          8015, 8025 and 8035)
 #   REPLICATOR_ADDR        default 127.0.0.1:8006
 #   NOTIFIER_ADDR          default 127.0.0.1:8007
+#   SCHEMA_REGISTRY_ADDR   default 127.0.0.1:8081
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -80,9 +85,24 @@ warn_if_stale() {
     fi
 }
 
+# launch NAME BINARY ADDR [VAR=VALUE...]: starts target/release/BINARY as NAME in the
+# background with these settings (pid and log files named after NAME; a rerun leaves a running
+# one alone) and waits until its /health/ready answers.
+launch() {
+    local name=$1 binary=$2 addr=$3 pid
+    shift 3
+    warn_if_stale "$binary" "$pids/$name.pid"
+    start_service "$name" "$logs/$name.log" "$pids/$name.pid" -- \
+        env "$@" KAFKA_BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP_SERVERS" LOG_FORMAT=json \
+        "$repo/target/release/$binary"
+    pid=$(pidfile_pid "$pids/$name.pid") || true
+    wait_for_http "http://$addr/health/ready" 60 "$logs/$name.log" "$pid"
+}
+
 start_native() {
     local runtime pg_port kafka_port mongo_port smtp_port mail_web_port mongo_db
-    local api_addr relay_addr replicator_addr notifier_addr logs pids
+    local api_addr movie_addr order_addr processor_addr relay_addr replicator_addr notifier_addr
+    local registry_addr logs pids
     runtime=$(abspath "${PLATFORM_RUNTIME_DIR:-$repo/.runtime/platform}")
     pg_port=${PLATFORM_PG_PORT:-5433}
     kafka_port=${KAFKA_PORT:-9092}
@@ -91,7 +111,12 @@ start_native() {
     mail_web_port=${MAIL_WEB_PORT:-1080}
     mongo_db=${MONGODB_DATABASE:-replica}
     api_addr=${CUSTOMER_API_ADDR:-127.0.0.1:8001}
+    movie_addr=${MOVIE_API_ADDR:-127.0.0.1:8002}
+    order_addr=${ORDER_API_ADDR:-127.0.0.1:8003}
+    processor_addr=${ORDER_PROCESSOR_ADDR:-127.0.0.1:8004}
+    registry_addr=${SCHEMA_REGISTRY_ADDR:-127.0.0.1:8081}
     relay_addr=${RELAY_ADDR:-127.0.0.1:8005}
+    local relay_host=${relay_addr%:*} relay_port=${relay_addr##*:}
     replicator_addr=${REPLICATOR_ADDR:-127.0.0.1:8006}
     notifier_addr=${NOTIFIER_ADDR:-127.0.0.1:8007}
     logs=$runtime/logs
@@ -118,12 +143,18 @@ start_native() {
         start_postgres "$runtime/pg/data" "$pg_port" "$logs/postgres.log"
         server_url="postgres://postgres@127.0.0.1:$pg_port/postgres"
     fi
-    create_database "$server_url" customers
-    create_database "$server_url" notifier
-    local customers_url notifier_url
+    # One database per service that owns tables, as in a real deployment.
+    local db
+    for db in customers movies orders order_processor notifier schema_registry; do
+        create_database "$server_url" "$db"
+    done
+    local customers_url movies_url orders_url processor_url notifier_url registry_url
     customers_url=$(pg_url_for_db "$server_url" customers)
+    movies_url=$(pg_url_for_db "$server_url" movies)
+    orders_url=$(pg_url_for_db "$server_url" orders)
+    processor_url=$(pg_url_for_db "$server_url" order_processor)
     notifier_url=$(pg_url_for_db "$server_url" notifier)
-    export CUSTOMER_DATABASE_URL=$customers_url
+    registry_url=$(pg_url_for_db "$server_url" schema_registry)
 
     log "== Tansu (Kafka API) on 127.0.0.1:$kafka_port"
     start_tansu "$runtime/kafka" "$kafka_port" "$logs/tansu.log" "$pids/tansu.pid"
@@ -137,48 +168,46 @@ start_native() {
     start_maildev "$smtp_port" "$mail_web_port" "$logs/maildev.log" "$pids/maildev.pid" "$runtime/mail"
 
     log "== building the services (cargo build --release; the first build takes several minutes)"
-    (cd "$repo" && cargo build --release -p customer-api -p outbox-relay -p console-consumer \
-        -p replicator -p notifier) || die "cargo build failed"
+    (cd "$repo" && cargo build --release -p customer-api -p movie-api -p order-api \
+        -p order-processor -p outbox-relay -p console-consumer -p replicator -p notifier \
+        -p schema-registry) || die "cargo build failed"
 
     log "== services"
-    local api_pid relay_pid replicator_pid notifier_pid name
-    for name in customer-api outbox-relay replicator notifier; do
-        warn_if_stale "$name" "$pids/$name.pid"
-    done
-    CUSTOMER_API_ADDR=$api_addr CUSTOMER_DATABASE_URL=$customers_url LOG_FORMAT=json \
-        start_service customer-api "$logs/customer-api.log" "$pids/customer-api.pid" -- \
-        "$repo/target/release/customer-api"
-    api_pid=$(pidfile_pid "$pids/customer-api.pid") || true
-    wait_for_http "http://$api_addr/health/ready" 60 "$logs/customer-api.log" "$api_pid"
-
-    RELAY_ADDR=$relay_addr RELAY_DATABASE_URL=$customers_url \
-        KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS LOG_FORMAT=json \
-        start_service outbox-relay "$logs/outbox-relay.log" "$pids/outbox-relay.pid" -- \
-        "$repo/target/release/outbox-relay"
-    relay_pid=$(pidfile_pid "$pids/outbox-relay.pid") || true
-    wait_for_http "http://$relay_addr/health/ready" 60 "$logs/outbox-relay.log" "$relay_pid"
-
-    REPLICATOR_ADDR=$replicator_addr KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS \
-        MONGODB_URI=$mongo_uri MONGODB_DATABASE=$mongo_db LOG_FORMAT=json \
-        start_service replicator "$logs/replicator.log" "$pids/replicator.pid" -- \
-        "$repo/target/release/replicator"
-    replicator_pid=$(pidfile_pid "$pids/replicator.pid") || true
-
-    NOTIFIER_ADDR=$notifier_addr NOTIFIER_DATABASE_URL=$notifier_url \
-        KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS SMTP_HOST=127.0.0.1 SMTP_PORT=$smtp_port \
-        LOG_FORMAT=json \
-        start_service notifier "$logs/notifier.log" "$pids/notifier.pid" -- \
-        "$repo/target/release/notifier"
-    notifier_pid=$(pidfile_pid "$pids/notifier.pid") || true
-
-    wait_for_http "http://$replicator_addr/health/ready" 60 "$logs/replicator.log" "$replicator_pid"
-    wait_for_http "http://$notifier_addr/health/ready" 60 "$logs/notifier.log" "$notifier_pid"
+    launch schema-registry schema-registry "$registry_addr" \
+        SCHEMA_REGISTRY_ADDR="$registry_addr" SCHEMA_REGISTRY_DATABASE_URL="$registry_url"
+    launch customer-api customer-api "$api_addr" \
+        CUSTOMER_API_ADDR="$api_addr" CUSTOMER_DATABASE_URL="$customers_url"
+    launch movie-api movie-api "$movie_addr" \
+        MOVIE_API_ADDR="$movie_addr" MOVIE_DATABASE_URL="$movies_url"
+    launch order-api order-api "$order_addr" \
+        ORDER_API_ADDR="$order_addr" ORDER_DATABASE_URL="$orders_url"
+    launch order-processor order-processor "$processor_addr" \
+        ORDER_PROCESSOR_ADDR="$processor_addr" ORDER_PROCESSOR_DATABASE_URL="$processor_url"
+    # One relay per outbox (per database), like one Debezium connector per source database.
+    launch outbox-relay outbox-relay "$relay_addr" \
+        RELAY_ADDR="$relay_addr" RELAY_DATABASE_URL="$customers_url"
+    launch outbox-relay-movies outbox-relay "$relay_host:$((relay_port + 10))" \
+        RELAY_ADDR="$relay_host:$((relay_port + 10))" RELAY_DATABASE_URL="$movies_url"
+    launch outbox-relay-orders outbox-relay "$relay_host:$((relay_port + 20))" \
+        RELAY_ADDR="$relay_host:$((relay_port + 20))" RELAY_DATABASE_URL="$orders_url"
+    launch outbox-relay-executions outbox-relay "$relay_host:$((relay_port + 30))" \
+        RELAY_ADDR="$relay_host:$((relay_port + 30))" RELAY_DATABASE_URL="$processor_url"
+    launch replicator replicator "$replicator_addr" \
+        REPLICATOR_ADDR="$replicator_addr" MONGODB_URI="$mongo_uri" MONGODB_DATABASE="$mongo_db"
+    launch notifier notifier "$notifier_addr" \
+        NOTIFIER_ADDR="$notifier_addr" NOTIFIER_DATABASE_URL="$notifier_url" \
+        SMTP_HOST=127.0.0.1 SMTP_PORT="$smtp_port"
 
     # For other scripts and for people: what is running where.
     cat >"$runtime/platform.env" <<EOF
 CUSTOMER_DATABASE_URL=$customers_url
+MOVIE_DATABASE_URL=$movies_url
+ORDER_DATABASE_URL=$orders_url
+ORDER_PROCESSOR_DATABASE_URL=$processor_url
 RELAY_DATABASE_URL=$customers_url
 NOTIFIER_DATABASE_URL=$notifier_url
+SCHEMA_REGISTRY_DATABASE_URL=$registry_url
+SCHEMA_REGISTRY_URL=http://$registry_addr
 KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS
 MONGODB_URI=$mongo_uri
 MONGODB_DATABASE=$mongo_db
@@ -186,6 +215,9 @@ SMTP_HOST=127.0.0.1
 SMTP_PORT=$smtp_port
 MAIL_API_URL=http://127.0.0.1:$mail_web_port
 CUSTOMER_API_URL=http://$api_addr
+MOVIE_API_URL=http://$movie_addr
+ORDER_API_URL=http://$order_addr
+ORDER_PROCESSOR_URL=http://$processor_addr
 RELAY_URL=http://$relay_addr
 REPLICATOR_URL=http://$replicator_addr
 NOTIFIER_URL=http://$notifier_addr
@@ -194,20 +226,26 @@ EOF
     cat <<EOF
 
 Platform is up (native mode).
-  Customer API        http://$api_addr/api/v1/customers
-  Swagger UI          http://$api_addr/api/v1/customers/docs
-  Relay metrics       http://$relay_addr/metrics
+  Customer API        http://$api_addr/api/v1/customers      (Swagger UI: /api/v1/customers/docs)
+  Movie API           http://$movie_addr/api/v1/movies         (Swagger UI: /api/v1/movies/docs)
+  Cast API            http://$movie_addr/api/v1/casts          (Swagger UI: /api/v1/casts/docs)
+  Order API           http://$order_addr/api/v1/orders         (Swagger UI: /api/v1/orders/docs)
+  Order generator     http://$order_addr/api/v1/orders/generator
+  Order executions    http://$processor_addr/metrics/orders
+  Schema registry     http://$registry_addr/subjects
+  Relay metrics       http://$relay_addr/metrics (relays of movies, orders, executions: ports +10, +20, +30)
   Replicator metrics  http://$replicator_addr/metrics
   Notifier metrics    http://$notifier_addr/metrics
   Kafka bootstrap     $KAFKA_BOOTSTRAP_SERVERS (Tansu)
-  PostgreSQL          $customers_url (notifier: $notifier_url)
+  PostgreSQL          $server_url (databases customers, movies, orders, order_processor,
+                      notifier, schema_registry)
   MongoDB             $mongo_uri (database $mongo_db; SecantusDB)
   Mail inbox (UI)     http://127.0.0.1:$mail_web_port (SMTP 127.0.0.1:$smtp_port; maildev)
   Mail API            http://127.0.0.1:$mail_web_port/api/email
   Logs                $logs
   Settings            $runtime/platform.env
 
-Watch the customer events:
+Watch the events (topics customers, movies, casts, orders, order-executions):
   scripts/console-consumer.sh --bootstrap-server $KAFKA_BOOTSTRAP_SERVERS --topic customers --from-beginning
 
 Rebuild the MongoDB read model from offset 0 into a fresh database:
