@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 /// Migrates the database and returns the full router (API, docs, health, metrics).
 pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
+    let access = config.auth.policy()?;
     db::migrate(&config.database_url, ALL_MIGRATIONS)
         .await
         .context("migrating the customer database")?;
@@ -21,7 +22,7 @@ pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
         let pool = pool.clone();
         Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
     });
-    Ok(http::router(store).merge(ops::router("customer-api", ready)))
+    Ok(http::router(store, &access).merge(ops::router("customer-api", ready)))
 }
 
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {

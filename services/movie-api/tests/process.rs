@@ -1,10 +1,13 @@
 //! The `movie-api` binary as an operator runs it: configured by environment variables,
 //! migrating its own database at start, and exiting cleanly on SIGTERM.
 
+mod common;
+
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
 use test_support::{process::RunningService, TestEnv};
+use web::auth::Role;
 
 #[tokio::test]
 async fn the_binary_migrates_serves_and_exits_0_on_sigterm() {
@@ -13,11 +16,15 @@ async fn the_binary_migrates_serves_and_exits_0_on_sigterm() {
     let mut service = RunningService::start(
         "movie-api",
         "MOVIE_API_ADDR",
-        &[("MOVIE_DATABASE_URL", database_url.clone())],
+        &[
+            ("MOVIE_DATABASE_URL", database_url.clone()),
+            ("JWT_SECRET", common::JWT_SECRET.to_owned()),
+        ],
     )
     .await;
     let created = reqwest::Client::new()
         .post(format!("{}/api/v1/casts", service.http))
+        .bearer_auth(common::token(Role::Admin))
         .json(&json!({"name": "Toshiro Mifune"}))
         .send()
         .await

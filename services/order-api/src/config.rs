@@ -20,6 +20,9 @@ pub struct Config {
     pub database_url: String,
     #[command(flatten)]
     pub pool: runtime::db::PoolArgs,
+    /// Bearer-token authentication (`AUTH_MODE`, `JWT_SECRET`).
+    #[command(flatten)]
+    pub auth: web::auth::AuthArgs,
     #[command(flatten)]
     pub log: runtime::telemetry::LogArgs,
 }

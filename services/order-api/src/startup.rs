@@ -20,6 +20,7 @@ pub struct App {
 /// Migrates the database and returns the full router (API, generator, docs, health, metrics).
 /// The generator starts stopped and never runs past `shutdown`.
 pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<App> {
+    let access = config.auth.policy()?;
     db::migrate(&config.database_url, ALL_MIGRATIONS)
         .await
         .context("migrating the order database")?;
@@ -32,7 +33,7 @@ pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<App> 
     // The ops router installs the metrics recorder: build it before anything describes metrics.
     let ops = ops::router("order-api", ready);
     let generator = OrderGenerator::new(store.clone(), shutdown.clone());
-    let router = http::router(store, generator.clone()).merge(ops);
+    let router = http::router(store, generator.clone(), &access).merge(ops);
     Ok(App { router, generator })
 }
 

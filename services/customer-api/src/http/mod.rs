@@ -7,7 +7,7 @@ use crate::store::{CustomerStore, StoreError};
 use axum::Router;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
-use web::ApiError;
+use web::{auth::AccessPolicy, ApiError};
 
 pub use customers::CustomerPage;
 
@@ -35,10 +35,13 @@ pub use customers::CustomerPage;
 )]
 pub struct ApiDoc;
 
-pub fn router(store: CustomerStore) -> Router {
-    let api = Router::new()
-        .nest("/api/v1/customers", customers::router())
-        .with_state(store);
+/// The API behind `access` (reads need a token, writes role admin); docs stay open.
+pub fn router(store: CustomerStore, access: &AccessPolicy) -> Router {
+    let api = access.protect(
+        Router::new()
+            .nest("/api/v1/customers", customers::router())
+            .with_state(store),
+    );
     web::layers::apply(
         api.merge(
             SwaggerUi::new("/api/v1/customers/docs")

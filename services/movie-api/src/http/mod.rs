@@ -16,7 +16,7 @@ use serde::Serialize;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
-use web::{etag, ApiError, FieldErrors};
+use web::{auth::AccessPolicy, etag, ApiError, FieldErrors};
 
 pub use casts::CastPage;
 pub use genres::GenreList;
@@ -67,12 +67,15 @@ pub use movies::MoviePage;
 )]
 pub struct ApiDoc;
 
-pub fn router(catalog: Catalog) -> Router {
-    let api = Router::new()
-        .nest("/api/v1/casts", casts::router())
-        .nest("/api/v1/movies", movies::router())
-        .route("/api/v1/genres", get(genres::list))
-        .with_state(catalog);
+/// The API behind `access` (reads need a token, writes role admin); docs stay open.
+pub fn router(catalog: Catalog, access: &AccessPolicy) -> Router {
+    let api = access.protect(
+        Router::new()
+            .nest("/api/v1/casts", casts::router())
+            .nest("/api/v1/movies", movies::router())
+            .route("/api/v1/genres", get(genres::list))
+            .with_state(catalog),
+    );
     let doc = ApiDoc::openapi();
     web::layers::apply(
         api.merge(

@@ -7,7 +7,36 @@ use movie_api::{config::Config, startup};
 use reqwest::{Client, Response, StatusCode};
 use runtime::Shutdown;
 use serde_json::{json, Value};
+use std::time::Duration;
 use test_support::TestEnv;
+use web::auth::{Claims, JwtKeys, JwtSecret, Role};
+
+/// The secret the test app verifies tokens with (the gateway would sign with the same one).
+pub const JWT_SECRET: &str = "the-api-integration-tests-shared-jwt-secret";
+
+pub fn keys() -> JwtKeys {
+    JwtKeys::new(&JwtSecret::from(JWT_SECRET.to_owned()))
+}
+
+/// A valid token for `role`, as the gateway's login would issue it.
+pub fn token(role: Role) -> String {
+    keys().sign(&Claims::new("tester", role, Duration::from_secs(3600)))
+}
+
+/// A client that sends `Authorization: Bearer <token>` with every request.
+pub fn client_with_token(token: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}")
+            .parse()
+            .expect("a token is a valid header"),
+    );
+    Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("building a client")
+}
 
 pub struct TestApp {
     pub base: String,
@@ -32,6 +61,10 @@ pub async fn spawn_app() -> TestApp {
         "127.0.0.1:0",
         "--database-url",
         &database_url,
+        "--auth-mode",
+        "jwt",
+        "--jwt-secret",
+        JWT_SECRET,
     ])
     .expect("valid test config");
     let app = startup::build(&config).await.expect("building movie-api");
@@ -43,7 +76,7 @@ pub async fn spawn_app() -> TestApp {
         base,
         database_url,
         env,
-        client: Client::new(),
+        client: client_with_token(&token(Role::Admin)),
         shutdown,
     }
 }

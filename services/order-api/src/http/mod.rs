@@ -11,7 +11,7 @@ use crate::{
 use axum::Router;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
-use web::ApiError;
+use web::{auth::AccessPolicy, ApiError};
 
 pub use orders::OrderPage;
 
@@ -41,14 +41,18 @@ pub use orders::OrderPage;
 )]
 pub struct ApiDoc;
 
-pub fn router(store: OrderStore, generator: OrderGenerator) -> Router {
+/// The API behind `access` (reads need a token, writes and generator control role admin);
+/// docs stay open.
+pub fn router(store: OrderStore, generator: OrderGenerator, access: &AccessPolicy) -> Router {
     // The static `generator` segment takes precedence over `{id}`.
-    let api = Router::new()
-        .nest(
-            "/api/v1/orders/generator",
-            generator::router().with_state(generator),
-        )
-        .nest("/api/v1/orders", orders::router().with_state(store));
+    let api = access.protect(
+        Router::new()
+            .nest(
+                "/api/v1/orders/generator",
+                generator::router().with_state(generator),
+            )
+            .nest("/api/v1/orders", orders::router().with_state(store)),
+    );
     web::layers::apply(api.merge(
         SwaggerUi::new("/api/v1/orders/docs").url("/api/v1/orders/openapi.json", ApiDoc::openapi()),
     ))

@@ -4,7 +4,10 @@
 //! Internal causes are logged and never sent to the client.
 
 use axum::{
-    http::StatusCode,
+    http::{
+        header::{RETRY_AFTER, WWW_AUTHENTICATE},
+        HeaderValue, StatusCode,
+    },
     response::{IntoResponse, Response},
     Json,
 };
@@ -73,8 +76,26 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
+    /// No valid credentials. `challenge` is the `WWW-Authenticate` value telling the client how
+    /// to authenticate (`Bearer realm=...`, `Basic realm=...`).
+    #[error("{message}")]
+    Unauthorized { message: String, challenge: String },
+    /// Valid credentials that do not allow this request.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("{0}")]
     Unavailable(String),
+    /// An upstream service could not be reached or answered nonsense (gateway).
+    #[error("{0}")]
+    BadGateway(String),
+    /// An upstream service did not answer in time (gateway).
+    #[error("{0}")]
+    GatewayTimeout(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -106,7 +127,14 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "bad_gateway"),
+            ApiError::GatewayTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, "gateway_timeout"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -115,6 +143,15 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
+        let extra_header = match &self {
+            ApiError::Unauthorized { challenge, .. } => HeaderValue::from_str(challenge)
+                .ok()
+                .map(|v| (WWW_AUTHENTICATE, v)),
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => Some((RETRY_AFTER, HeaderValue::from(*retry_after_secs))),
+            _ => None,
+        };
         let (message, details) = match self {
             ApiError::Validation(details) => (listing("invalid field(s)", &details), details),
             ApiError::InvalidQuery(details) => {
@@ -128,7 +165,9 @@ impl IntoResponse for ApiError {
                     FieldErrors::new(),
                 )
             }
-            ApiError::Unavailable(ref cause) => {
+            ApiError::Unavailable(ref cause)
+            | ApiError::BadGateway(ref cause)
+            | ApiError::GatewayTimeout(ref cause) => {
                 tracing::warn!(%cause, "dependency unavailable");
                 (self.to_string(), FieldErrors::new())
             }
@@ -139,7 +178,11 @@ impl IntoResponse for ApiError {
             message,
             details,
         };
-        (status, Json(problem)).into_response()
+        let mut response = (status, Json(problem)).into_response();
+        if let Some((name, value)) = extra_header {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 
