@@ -1,0 +1,125 @@
+//! gateway configuration: flags, each with an environment variable and a default, and the
+//! `create-user` subcommand.
+
+use std::{net::SocketAddr, time::Duration};
+use web::auth::{JwtSecret, Role};
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "gateway",
+    about = "The platform's front door: routes /api/v1/* to the APIs, issues JWTs at /api/v1/auth/login"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Creates a user in the gateway's database and exits. The password is read from
+    /// NEW_USER_PASSWORD if set, else from the first line of standard input.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_enum, default_value_t = Role::Reader)]
+        role: Role,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// PostgreSQL URL of the gateway's own database (users); migrations run at start.
+    #[arg(
+        long,
+        env = "GATEWAY_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5433/gateway"
+    )]
+    pub database_url: String,
+    /// Where /api/v1/customers… goes.
+    #[arg(
+        long,
+        env = "CUSTOMER_API_URL",
+        default_value = "http://127.0.0.1:8001"
+    )]
+    pub customer_api_url: String,
+    /// Where /api/v1/movies…, /api/v1/casts… and /api/v1/genres go.
+    #[arg(long, env = "MOVIE_API_URL", default_value = "http://127.0.0.1:8002")]
+    pub movie_api_url: String,
+    /// Where /api/v1/orders… goes.
+    #[arg(long, env = "ORDER_API_URL", default_value = "http://127.0.0.1:8003")]
+    pub order_api_url: String,
+    /// How long an upstream may take to answer (until its response headers) before 504.
+    #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT_MS", default_value_t = 30_000)]
+    pub upstream_timeout_ms: u64,
+    /// HS256 secret the tokens are signed with; the APIs verify with the same one. Required.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<JwtSecret>,
+    /// Lifetime of an issued token, in seconds.
+    #[arg(long, env = "JWT_TTL_SECS", default_value_t = 3600)]
+    pub jwt_ttl_secs: u64,
+    /// Login attempts allowed per client IP and minute (burst of the same size).
+    #[arg(long, env = "LOGIN_RATE_PER_MIN", default_value_t = 10)]
+    pub login_rate_per_min: u32,
+    /// The first admin, created at start when there are no users yet.
+    #[arg(long, env = "ADMIN_USER", default_value = "admin")]
+    pub admin_user: String,
+    /// Its password; when unset, one is generated and printed once to standard output.
+    #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    #[command(flatten)]
+    pub pool: runtime::db::PoolArgs,
+    #[command(flatten)]
+    pub log: runtime::telemetry::LogArgs,
+}
+
+impl Config {
+    pub fn upstream_timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    pub fn jwt_ttl(&self) -> Duration {
+        Duration::from_secs(self.jwt_ttl_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn defaults_match_the_platform_design() {
+        let cli = Cli::try_parse_from(["gateway"]).unwrap();
+        let config = cli.config;
+        assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.customer_api_url, "http://127.0.0.1:8001");
+        assert_eq!(config.movie_api_url, "http://127.0.0.1:8002");
+        assert_eq!(config.order_api_url, "http://127.0.0.1:8003");
+        assert_eq!(config.upstream_timeout_ms, 30_000);
+        assert_eq!(config.jwt_ttl_secs, 3600);
+        assert_eq!(config.login_rate_per_min, 10);
+        assert!(cli.command.is_none());
+    }
+
+    #[test]
+    fn create_user_takes_a_username_and_a_role() {
+        let cli = Cli::try_parse_from([
+            "gateway",
+            "create-user",
+            "--username",
+            "rita",
+            "--role",
+            "reader",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::CreateUser { username, role: Role::Reader }) if username == "rita"
+        ));
+    }
+}

@@ -1,0 +1,188 @@
+//! `/api/v1/auth`: logging in (HTTP Basic credentials for a JWT) and asking who a token is.
+
+use crate::users::{UserError, UserStore};
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use base64::Engine;
+use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Serialize;
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    num::NonZeroU32,
+    sync::Arc,
+    time::Duration,
+};
+use web::{
+    auth::{Claims, JwtKeys, REALM},
+    ApiError,
+};
+
+#[derive(Clone)]
+pub struct AuthState {
+    pub users: UserStore,
+    pub keys: JwtKeys,
+    pub ttl: Duration,
+    pub limiter: LoginLimiter,
+}
+
+pub fn router(state: AuthState) -> Router {
+    Router::new()
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/me", get(me))
+        .with_state(state)
+}
+
+/// The answer to a successful login (the shape of an OAuth 2 token response).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub token: String,
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+/// `POST /api/v1/auth/login` with `Authorization: Basic ...`: a bearer token for the user.
+async fn login(State(state): State<AuthState>, request: Request) -> Result<Response, ApiError> {
+    let client = crate::proxy::client_addr(&request)
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    state.limiter.check(client)?;
+    let (username, password) = basic_credentials(request.headers())?;
+    let role = state
+        .users
+        .check(&username, &password)
+        .await
+        .map_err(|e| match e {
+            UserError::Unavailable(cause) => {
+                ApiError::Unavailable(format!("user database unavailable: {cause}"))
+            }
+            other => ApiError::internal(other),
+        })?
+        .ok_or_else(|| {
+            tracing::info!(%username, %client, "login refused");
+            basic_challenge("wrong username or password")
+        })?;
+    let claims = Claims::new(username, role, state.ttl);
+    tracing::info!(username = %claims.sub, role = role.as_str(), "login");
+    let body = TokenResponse {
+        token: state.keys.sign(&claims),
+        token_type: "Bearer",
+        expires_in: state.ttl.as_secs(),
+    };
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+}
+
+/// `GET /api/v1/auth/me`: the claims of the caller's bearer token.
+async fn me(State(state): State<AuthState>, headers: HeaderMap) -> Result<Json<Claims>, ApiError> {
+    state.keys.authenticate(&headers).map(Json)
+}
+
+fn basic_challenge(message: &str) -> ApiError {
+    ApiError::Unauthorized {
+        message: message.to_owned(),
+        challenge: format!("Basic realm=\"{REALM}\", charset=\"UTF-8\""),
+    }
+}
+
+/// The user name and password of an `Authorization: Basic` header.
+fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), ApiError> {
+    let missing =
+        || basic_challenge("send your username and password with HTTP Basic authentication");
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(missing)?;
+    let (scheme, encoded) = value.split_once(' ').ok_or_else(missing)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(missing());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| {
+            basic_challenge("the Basic credentials are not valid base64 of user:password")
+        })?;
+    let (user, password) = decoded
+        .split_once(':')
+        .ok_or_else(|| basic_challenge("the Basic credentials are not user:password"))?;
+    Ok((user.to_owned(), password.to_owned()))
+}
+
+/// Login attempts per client IP: `per_minute` at once, then one more every `60 / per_minute`
+/// seconds. Zero turns the limit off.
+#[derive(Clone)]
+pub struct LoginLimiter(Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>);
+
+impl LoginLimiter {
+    pub fn per_minute(attempts: u32) -> Self {
+        Self(NonZeroU32::new(attempts).map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n)))))
+    }
+
+    fn check(&self, client: IpAddr) -> Result<(), ApiError> {
+        let Some(limiter) = &self.0 else {
+            return Ok(());
+        };
+        // Forget clients whose allowance is full again, so the map stays small.
+        if limiter.len() > 10_000 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&client).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            tracing::warn!(%client, "login rate limit reached");
+            ApiError::TooManyRequests {
+                message: format!(
+                    "too many login attempts from {client}; try again in {} s",
+                    wait.as_secs().max(1)
+                ),
+                retry_after_secs: wait.as_secs().max(1),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn basic_credentials_are_decoded_and_anything_else_is_401() {
+        // "ada:pass:word" — the password may contain colons.
+        let (user, password) = basic_credentials(&basic("Basic YWRhOnBhc3M6d29yZA==")).unwrap();
+        assert_eq!((user.as_str(), password.as_str()), ("ada", "pass:word"));
+        for bad in ["Bearer abc", "Basic !!!", "Basic YWRh"] {
+            assert!(matches!(
+                basic_credentials(&basic(bad)),
+                Err(ApiError::Unauthorized { .. })
+            ));
+        }
+        assert!(basic_credentials(&HeaderMap::new()).is_err());
+    }
+
+    #[test]
+    fn the_limiter_refuses_past_the_quota_per_client() {
+        let limiter = LoginLimiter::per_minute(2);
+        let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let b = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+        assert!(limiter.check(a).is_ok());
+        assert!(limiter.check(a).is_ok());
+        assert!(matches!(
+            limiter.check(a),
+            Err(ApiError::TooManyRequests { .. })
+        ));
+        assert!(limiter.check(b).is_ok(), "other clients are unaffected");
+        let off = LoginLimiter::per_minute(0);
+        assert!((0..100).all(|_| off.check(a).is_ok()));
+    }
+}

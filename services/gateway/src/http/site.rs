@@ -1,0 +1,113 @@
+//! The gateway's own pages: `/docs` (links to every service's Swagger UI) and `/health` (the
+//! readiness of every service behind it, 503 when any is down).
+
+use crate::proxy::{Forwarder, Upstream};
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{Html, IntoResponse},
+    routing::get,
+    Json, Router,
+};
+use futures::future::join_all;
+use runtime::ops::ReadinessCheck;
+use serde_json::{json, Map, Value};
+use std::{sync::Arc, time::Duration};
+
+/// Each Swagger UI behind the gateway: (title, path).
+const DOCS: &[(&str, &str)] = &[
+    ("Customers (customer-api)", "/api/v1/customers/docs/"),
+    ("Movies and genres (movie-api)", "/api/v1/movies/docs/"),
+    ("Casts (movie-api)", "/api/v1/casts/docs/"),
+    (
+        "Orders and the order generator (order-api)",
+        "/api/v1/orders/docs/",
+    ),
+];
+
+#[derive(Clone)]
+pub struct HealthState {
+    pub forwarder: Forwarder,
+    pub upstreams: Arc<Vec<Upstream>>,
+    /// The gateway's own dependency (its user database).
+    pub own: ReadinessCheck,
+}
+
+pub fn router(health: HealthState) -> Router {
+    Router::new()
+        .route("/docs", get(docs))
+        .route("/health", get(aggregate_health).with_state(health))
+}
+
+async fn docs() -> Html<String> {
+    let items: String = DOCS
+        .iter()
+        .map(|(title, path)| {
+            format!("      <li><a href=\"{path}\">{title}</a> <code>{path}</code></li>\n")
+        })
+        .collect();
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en">
+  <head><meta charset="utf-8"><title>API documentation</title>
+  <style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;line-height:1.6}}code{{color:#555}}</style></head>
+  <body>
+    <h1>API documentation</h1>
+    <p>Every API is reachable through this gateway. Log in with
+    <code>POST /api/v1/auth/login</code> (HTTP Basic) for a token, then send
+    <code>Authorization: Bearer &lt;token&gt;</code>; writes need role <code>admin</code>.</p>
+    <ul>
+{items}    </ul>
+    <p>Health of every service: <a href="/health">/health</a></p>
+  </body>
+</html>
+"#
+    ))
+}
+
+/// How long one readiness probe may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+async fn aggregate_health(State(health): State<HealthState>) -> impl IntoResponse {
+    let probes = health.upstreams.iter().map(|upstream| {
+        let client = health.forwarder.client().clone();
+        async move {
+            let url = format!("{}/health/ready", upstream.base_url);
+            let outcome = client.get(&url).timeout(PROBE_TIMEOUT).send().await;
+            let status = match outcome {
+                Ok(r) if r.status().is_success() => json!({"status": "UP", "url": upstream.base_url}),
+                Ok(r) => json!({
+                    "status": "DOWN",
+                    "url": upstream.base_url,
+                    "reason": format!("readiness answered {}", r.status())
+                }),
+                Err(e) => json!({
+                    "status": "DOWN",
+                    "url": upstream.base_url,
+                    "reason": if e.is_timeout() { "no answer in time".to_owned() } else { "unreachable".to_owned() }
+                }),
+            };
+            (upstream.name, status)
+        }
+    });
+    let mut services: Map<String, Value> = join_all(probes)
+        .await
+        .into_iter()
+        .map(|(name, status)| (name.to_owned(), status))
+        .collect();
+    let own = match (health.own)().await {
+        Ok(()) => json!({"status": "UP"}),
+        Err(reason) => json!({"status": "DOWN", "reason": reason}),
+    };
+    services.insert("gateway".to_owned(), own);
+    let all_up = services.values().all(|s| s["status"] == "UP");
+    let status = if all_up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"status": if all_up { "UP" } else { "DOWN" }, "services": services})),
+    )
+}

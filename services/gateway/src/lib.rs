@@ -1,0 +1,13 @@
+//! gateway: the platform's one front door.
+//!
+//! `proxy` forwards `/api/v1/{customers,movies,casts,genres,orders}…` to the APIs, streaming
+//! bodies and mapping an unreachable or slow upstream to 502 / 504; `http::auth` logs users in
+//! (HTTP Basic → HS256 JWT the APIs verify) with a per-IP rate limit; `users` keeps the users
+//! (argon2id hashes) in the gateway's own database; `http::site` serves `/docs` and the
+//! aggregated `/health`; `startup` wires it together for `main` and the tests.
+
+pub mod config;
+pub mod http;
+pub mod proxy;
+pub mod startup;
+pub mod users;

@@ -1,0 +1,151 @@
+//! Builds the gateway from its configuration. `main` runs it; tests build it on port 0 against
+//! their own database and upstreams.
+
+use crate::{
+    config::Config,
+    http::{self, auth::AuthState, site::HealthState, Upstreams},
+    proxy::{Forwarder, Upstream},
+    users::{Password, UserStore, Username, ALL_MIGRATIONS},
+};
+use anyhow::Context;
+use axum::Router;
+use runtime::{db, ops, Shutdown};
+use std::{io::BufRead, net::SocketAddr, sync::Arc};
+use tokio::net::TcpListener;
+use web::auth::{JwtKeys, Role};
+
+/// Migrates the database, creates the first admin if there is no user, and returns the full
+/// router (proxy, login, docs, health, metrics).
+pub async fn build(config: &Config) -> anyhow::Result<Router> {
+    let secret = config
+        .jwt_secret
+        .as_ref()
+        .filter(|s| !s.expose().is_empty())
+        .context(
+            "JWT_SECRET is required: the gateway signs login tokens with it and the APIs verify \
+             them with the same value",
+        )?;
+    let keys = JwtKeys::new(secret);
+    let users = open_users(config).await?;
+    ensure_first_admin(&users, config).await?;
+
+    let pool = users.pool().clone();
+    let ready: ops::ReadinessCheck = Arc::new(move || {
+        let pool = pool.clone();
+        Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
+    });
+    // The ops router installs the metrics recorder: build it before anything records metrics.
+    let ops = ops::router("gateway", ready.clone());
+    let forwarder = Forwarder::new(config.upstream_timeout());
+    let upstreams = Upstreams {
+        customers: Upstream::new("customer-api", &config.customer_api_url),
+        movies: Upstream::new("movie-api", &config.movie_api_url),
+        orders: Upstream::new("order-api", &config.order_api_url),
+    };
+    let auth = AuthState {
+        users,
+        keys,
+        ttl: config.jwt_ttl(),
+        limiter: http::auth::LoginLimiter::per_minute(config.login_rate_per_min),
+    };
+    let health = HealthState {
+        forwarder: forwarder.clone(),
+        upstreams: Arc::new(upstreams.all()),
+        own: ready,
+    };
+    let app = http::proxy_router(&upstreams, &forwarder)
+        .merge(http::auth::router(auth))
+        .merge(http::site::router(health));
+    Ok(web::layers::apply(app).merge(ops))
+}
+
+/// Serves until `shutdown`, telling handlers each client's address (the login rate limit is
+/// per client IP).
+pub async fn serve(listener: TcpListener, app: Router, shutdown: Shutdown) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.requested().await })
+    .await
+}
+
+pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    let app = build(&config).await?;
+    let listener = runtime::serve::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
+    serve(listener, app, shutdown).await?;
+    tracing::info!("gateway stopped");
+    Ok(())
+}
+
+/// `gateway create-user`: adds one user; the password comes from `NEW_USER_PASSWORD` or the
+/// first line of standard input.
+pub async fn create_user(config: &Config, username: &str, role: Role) -> anyhow::Result<()> {
+    let username = Username::parse(username)?;
+    let password = match std::env::var("NEW_USER_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            eprintln!(
+                "password for {} (one line on standard input):",
+                username.as_str()
+            );
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let password = Password::parse(&password)?;
+    let users = open_users(config).await?;
+    users.create(&username, &password, role).await?;
+    println!(
+        "created user {} with role {}",
+        username.as_str(),
+        role.as_str()
+    );
+    Ok(())
+}
+
+async fn open_users(config: &Config) -> anyhow::Result<UserStore> {
+    db::migrate(&config.database_url, ALL_MIGRATIONS)
+        .await
+        .context("migrating the gateway database")?;
+    let pool = db::pool(&config.database_url, config.pool.db_pool_size)?;
+    Ok(UserStore::new(pool))
+}
+
+/// With no user at all, creates the first admin (`ADMIN_USER` / `ADMIN_PASSWORD`); without
+/// `ADMIN_PASSWORD` it generates a password and prints it once to standard output.
+async fn ensure_first_admin(users: &UserStore, config: &Config) -> anyhow::Result<()> {
+    if !users.is_empty().await? {
+        return Ok(());
+    }
+    let username = Username::parse(&config.admin_user).context("ADMIN_USER")?;
+    let (password, generated) = match &config.admin_password {
+        Some(password) => (Password::parse(password).context("ADMIN_PASSWORD")?, false),
+        None => (Password::generate(), true),
+    };
+    if users.create_first_admin(&username, &password).await? {
+        tracing::info!(
+            username = username.as_str(),
+            generated,
+            "created the first admin user"
+        );
+        if generated {
+            println!(
+                "gateway: created the first admin user '{}' with password: {}\n\
+                 gateway: it is shown only this once; set ADMIN_PASSWORD to choose it, and add \
+                 users with `gateway create-user` (scripts/create-user.sh)",
+                username.as_str(),
+                password.expose()
+            );
+        }
+    }
+    Ok(())
+}
