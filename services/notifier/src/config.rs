@@ -31,6 +31,10 @@ pub struct Config {
     /// Consumer group; instances of one group share the work, a new group starts over.
     #[arg(long, env = "NOTIFIER_GROUP", default_value = "notifier")]
     pub group: String,
+    /// Schema registry that explains Avro events (Confluent wire format); JSON events need
+    /// none. Each message is decoded by its first byte, so either format is read.
+    #[arg(long, env = "SCHEMA_REGISTRY_URL", default_value = codec::DEFAULT_REGISTRY_URL)]
+    pub schema_registry_url: String,
     #[command(flatten)]
     pub smtp: SmtpArgs,
     /// Delivery attempts per email before it is reported on `notifications.failed`.

@@ -11,8 +11,12 @@
 //! documents why this order sends a completed email once and never loses a pending one.
 //!
 //! Outcomes: an undecodable or unmailable event is [`Outcome::Poison`] (dead-lettered); a
-//! database that does not answer is [`Outcome::Retry`] (the same event again, never skipped);
-//! everything else is [`Outcome::Done`].
+//! database or schema registry that does not answer is [`Outcome::Retry`] (the same event
+//! again, never skipped); everything else is [`Outcome::Done`].
+//!
+//! Events arrive as JSON or as Avro in Confluent's wire format, told apart per message by the
+//! first byte (see `codec::EventDecoder`), so a topic migrating between formats is read
+//! throughout.
 
 use crate::{
     contacts::{self, CustomerContacts},
@@ -21,6 +25,7 @@ use crate::{
     ledger::Ledger,
     mailer::{Mailer, SendError},
 };
+use codec::{DecodeError, EventDecoder};
 use events::ChangeEvent;
 use kafka::consume::{Handler, Incoming, Outcome, RetryPolicy};
 use rdkafka::{
@@ -138,6 +143,7 @@ pub struct NotificationHandler {
     failures: FailureReporter,
     attempts: Attempts,
     shutdown: Shutdown,
+    decoder: EventDecoder,
 }
 
 /// How the delivery attempts for one email ended.
@@ -161,6 +167,7 @@ impl NotificationHandler {
         failures: FailureReporter,
         attempts: Attempts,
         shutdown: Shutdown,
+        decoder: EventDecoder,
     ) -> Self {
         Self {
             ledger,
@@ -169,6 +176,7 @@ impl NotificationHandler {
             failures,
             attempts,
             shutdown,
+            decoder,
         }
     }
 
@@ -299,12 +307,6 @@ impl NotificationHandler {
     }
 }
 
-/// The change event in a message, or why there is none.
-pub fn decode(payload: Option<&[u8]>) -> Result<ChangeEvent, String> {
-    let payload = payload.ok_or("the message has no value")?;
-    serde_json::from_slice(payload).map_err(|e| format!("not a JSON change event: {e}"))
-}
-
 impl NotificationHandler {
     /// Keeps the contact up to date, then mails the customer about the change.
     async fn on_customer(&self, event: &ChangeEvent) -> Outcome {
@@ -358,28 +360,15 @@ impl NotificationHandler {
 
 impl Handler for NotificationHandler {
     async fn handle(&mut self, message: &Incoming<'_>) -> Outcome {
-        let event = match decode(message.payload) {
+        let event = match self.decoder.decode(message.payload).await {
             Ok(event) => event,
-            Err(reason) => return Outcome::Poison(reason),
+            Err(DecodeError::Malformed(reason)) => return Outcome::Poison(reason),
+            Err(e @ DecodeError::Unavailable(_)) => return Outcome::Retry(e.to_string()),
         };
         if event.aggregate_type == execution::AGGREGATE {
             self.on_execution(&event).await
         } else {
             self.on_customer(&event).await
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn undecodable_payloads_are_explained() {
-        assert_eq!(decode(None).unwrap_err(), "the message has no value");
-        assert!(decode(Some(b"{not json"))
-            .unwrap_err()
-            .starts_with("not a JSON change event"));
-        assert!(decode(Some(br#"{"id": "x"}"#)).is_err());
     }
 }

@@ -9,6 +9,7 @@ use crate::{
     mailer::Mailer,
 };
 use anyhow::Context;
+use codec::EventDecoder;
 use kafka::consume::{ConsumeLoop, RetryPolicy};
 use runtime::{db, ops, Shutdown};
 use std::{sync::Arc, time::Duration};
@@ -89,6 +90,7 @@ async fn consume(
             backoff,
         },
         shutdown.clone(),
+        EventDecoder::new(&config.schema_registry_url),
     );
     let consumer =
         ConsumeLoop::new(&config.kafka, SERVICE, &config.group, &topics, backoff).await?;

@@ -30,6 +30,10 @@ pub struct Config {
     /// Consumer group; instances of one group share the work, a new group starts over.
     #[arg(long, env = "ORDER_PROCESSOR_GROUP", default_value = "order-processor")]
     pub group: String,
+    /// Schema registry that explains Avro events (Confluent wire format); JSON events need
+    /// none. Each message is decoded by its first byte, so either format is read.
+    #[arg(long, env = "SCHEMA_REGISTRY_URL", default_value = codec::DEFAULT_REGISTRY_URL)]
+    pub schema_registry_url: String,
     /// First back-off while the database or broker is down; it doubles, with jitter.
     #[arg(long, env = "ORDER_PROCESSOR_RETRY_BASE_MS", default_value = "200", value_parser = millis)]
     pub retry_base: Duration,

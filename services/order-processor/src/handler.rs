@@ -1,9 +1,12 @@
 //! One order event in, at most one execution out: the [`Handler`] the shared consume loop
 //! drives.
 //!
+//! Messages are JSON or Avro (Confluent wire format), told apart per message by the first byte
+//! (see `codec::EventDecoder`), so a topic migrating between formats is read throughout.
+//!
 //! Outcomes: an undecodable message or an unreadable order is [`Outcome::Poison`]
-//! (dead-lettered to `orders.dlq`); a database that does not answer is [`Outcome::Retry`] (the
-//! same message again, never skipped); a priced order, a redelivered one (no-op) and an event
+//! (dead-lettered to `orders.dlq`); a database or schema registry that does not answer is
+//! [`Outcome::Retry`] (the same message again, never skipped); a priced order, a redelivered one (no-op) and an event
 //! that is not a new order are [`Outcome::Done`].
 
 use crate::{
@@ -11,6 +14,7 @@ use crate::{
     pricing::ExecutionPricer,
     store::{ExecutionStore, Recorded},
 };
+use codec::{DecodeError, EventDecoder};
 use kafka::consume::{Handler, Incoming, Outcome};
 
 /// Counter names, described once at startup so they show in `/metrics` from the start.
@@ -40,19 +44,21 @@ pub fn describe_metrics() {
 
 pub struct ExecutionHandler {
     store: ExecutionStore,
+    decoder: EventDecoder,
 }
 
 impl ExecutionHandler {
-    pub fn new(store: ExecutionStore) -> Self {
-        Self { store }
+    pub fn new(store: ExecutionStore, decoder: EventDecoder) -> Self {
+        Self { store, decoder }
     }
 }
 
 impl Handler for ExecutionHandler {
     async fn handle(&mut self, message: &Incoming<'_>) -> Outcome {
-        let event = match order::decode(message.payload) {
+        let event = match self.decoder.decode(message.payload).await {
             Ok(event) => event,
-            Err(reason) => return Outcome::Poison(reason),
+            Err(DecodeError::Malformed(reason)) => return Outcome::Poison(reason),
+            Err(e @ DecodeError::Unavailable(_)) => return Outcome::Retry(e.to_string()),
         };
         let order = match order::decide(&event) {
             Ok(Decision::Price(order)) => order,

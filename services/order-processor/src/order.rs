@@ -39,12 +39,6 @@ struct OrderImage {
     customer_id: Option<Uuid>,
 }
 
-/// The change event in a message, or why there is none.
-pub fn decode(payload: Option<&[u8]>) -> Result<ChangeEvent, String> {
-    let payload = payload.ok_or("the message has no value")?;
-    serde_json::from_slice(payload).map_err(|e| format!("not a JSON change event: {e}"))
-}
-
 /// What to do with `event`, or why it can never be handled.
 pub fn decide(event: &ChangeEvent) -> Result<Decision, String> {
     if event.aggregate_type != AGGREGATE {
@@ -193,9 +187,5 @@ mod tests {
         assert!(decide(&customer)
             .unwrap_err()
             .contains("not an order event"));
-        assert_eq!(decode(None).unwrap_err(), "the message has no value");
-        assert!(decode(Some(b"{nope"))
-            .unwrap_err()
-            .starts_with("not a JSON change event"));
     }
 }

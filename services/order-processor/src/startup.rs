@@ -75,7 +75,8 @@ async fn consume(
         }
     };
     tracing::info!(%topic, group = %config.group, "consuming");
-    let mut handler = ExecutionHandler::new(store);
+    let mut handler =
+        ExecutionHandler::new(store, codec::EventDecoder::new(&config.schema_registry_url));
     let handled = consumer.run(&mut handler, shutdown.requested()).await;
     tracing::info!(handled, "consume loop stopped");
     Ok(())

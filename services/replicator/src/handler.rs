@@ -1,8 +1,14 @@
 //! From Kafka messages to read-model writes, and from failures to the consume loop's
 //! decisions: undecodable or malformed events are dead-lettered, MongoDB failures are retried
 //! (never skipped, so nothing is lost while MongoDB is down).
+//!
+//! Messages are JSON or Avro (Confluent wire format), decided per message by the first byte
+//! (see `codec`), so a topic migrating from one to the other replicates throughout. Avro
+//! writer schemas are fetched from `SCHEMA_REGISTRY_URL` by the id in the message and cached;
+//! while the registry is unreachable, the batch is retried like a MongoDB outage.
 
 use crate::read_model::{Applied, ApplyError, ReadModel};
+use codec::{DecodeError, EventDecoder};
 use events::ChangeEvent;
 use kafka::consume::{BatchHandler, BatchOutcome, Incoming};
 
@@ -13,13 +19,20 @@ const APPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub struct ReplicationHandler {
     model: ReadModel,
     topic_prefix: String,
+    decoder: EventDecoder,
 }
 
 impl ReplicationHandler {
+    /// A handler decoding Avro with the registry at `SCHEMA_REGISTRY_URL` (or the default).
     pub fn new(model: ReadModel, topic_prefix: String) -> Self {
+        Self::with_decoder(model, topic_prefix, EventDecoder::from_env())
+    }
+
+    pub fn with_decoder(model: ReadModel, topic_prefix: String, decoder: EventDecoder) -> Self {
         Self {
             model,
             topic_prefix,
+            decoder,
         }
     }
 
@@ -36,16 +49,18 @@ impl BatchHandler for ReplicationHandler {
         let mut results: Vec<Result<(), String>> = Vec::with_capacity(batch.len());
         let mut decoded = Vec::with_capacity(batch.len());
         for message in batch {
-            match serde_json::from_slice::<ChangeEvent>(message.payload.unwrap_or_default()) {
+            match self.decoder.decode(message.payload).await {
                 Ok(event) => {
                     decoded.push((results.len(), self.collection(message.topic), event));
                     results.push(Ok(()));
                 }
-                Err(e) => results.push(Err(format!("not a change event: {e}"))),
+                Err(DecodeError::Malformed(reason)) => {
+                    results.push(Err(format!("not a change event: {reason}")))
+                }
+                Err(e @ DecodeError::Unavailable(_)) => return BatchOutcome::Retry(e.to_string()),
             }
         }
-        let events: Vec<(&str, &ChangeEvent)> =
-            decoded.iter().map(|(_, c, e)| (*c, e)).collect();
+        let events: Vec<(&str, &ChangeEvent)> = decoded.iter().map(|(_, c, e)| (*c, e)).collect();
         let applied =
             match tokio::time::timeout(APPLY_TIMEOUT, self.model.apply_batch(&events)).await {
                 Err(_) => {

@@ -178,6 +178,8 @@ pub enum DecodeError {
     Unavailable(String),
 }
 
+const NO_VALUE: &str = "the message has no value";
+
 /// Turns event-topic messages, JSON or Avro, into events.
 pub struct EventDecoder {
     avro: AvroDecoder,
@@ -199,33 +201,83 @@ impl EventDecoder {
     /// (decoded with the writer schema its id names, so every registered version of the
     /// subject reads), anything else is JSON text.
     pub async fn decode_json(&self, payload: Option<&[u8]>) -> Result<Json, DecodeError> {
-        let payload = payload.unwrap_or_default();
-        match payload.first() {
-            Some(&MAGIC_BYTE) => {
-                let decoded = match self.avro.decode(Some(payload)).await {
-                    Ok(decoded) => decoded,
-                    Err(e) if is_outage(&e) => {
-                        self.avro.remove_errors_from_cache();
-                        return Err(DecodeError::Unavailable(e.to_string()));
-                    }
-                    Err(e) => {
-                        return Err(DecodeError::Malformed(format!(
-                            "not a decodable Avro event: {e}"
-                        )))
-                    }
-                };
-                avro::to_json(&decoded.value)
-                    .map_err(|e| DecodeError::Malformed(format!("Avro event: {e}")))
-            }
-            _ => serde_json::from_slice(payload)
-                .map_err(|e| DecodeError::Malformed(format!("not a JSON event: {e}"))),
+        let payload = payload.ok_or_else(|| DecodeError::Malformed(NO_VALUE.into()))?;
+        if payload.first() == Some(&MAGIC_BYTE) {
+            self.decode_avro(payload).await
+        } else {
+            serde_json::from_slice(payload)
+                .map_err(|e| DecodeError::Malformed(format!("not a JSON change event: {e}")))
         }
+    }
+
+    async fn decode_avro(&self, payload: &[u8]) -> Result<Json, DecodeError> {
+        let decoded = match self.avro.decode(Some(payload)).await {
+            Ok(decoded) => decoded,
+            Err(e) if is_outage(&e) => {
+                self.avro.remove_errors_from_cache();
+                return Err(DecodeError::Unavailable(e.to_string()));
+            }
+            Err(e) => {
+                return Err(DecodeError::Malformed(format!(
+                    "not a decodable Avro change event: {e}"
+                )))
+            }
+        };
+        avro::to_json(&decoded.value)
+            .map_err(|e| DecodeError::Malformed(format!("not a decodable Avro change event: {e}")))
     }
 
     /// The change event in `payload` (see [`EventDecoder::decode_json`]).
     pub async fn decode(&self, payload: Option<&[u8]>) -> Result<ChangeEvent, DecodeError> {
-        let json = self.decode_json(payload).await?;
-        serde_json::from_value(json)
-            .map_err(|e| DecodeError::Malformed(format!("not a change event: {e}")))
+        let payload = payload.ok_or_else(|| DecodeError::Malformed(NO_VALUE.into()))?;
+        if payload.first() == Some(&MAGIC_BYTE) {
+            let json = self.decode_avro(payload).await?;
+            serde_json::from_value(json).map_err(|e| {
+                DecodeError::Malformed(format!("Avro value is not a change event: {e}"))
+            })
+        } else {
+            serde_json::from_slice(payload)
+                .map_err(|e| DecodeError::Malformed(format!("not a JSON change event: {e}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Nothing listens here: JSON needs no registry, Avro needs one.
+    fn decoder() -> EventDecoder {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        EventDecoder::new(&format!("http://127.0.0.1:{port}"))
+    }
+
+    #[tokio::test]
+    async fn undecodable_payloads_are_malformed_and_explained() {
+        let d = decoder();
+        let reason = |r: Result<ChangeEvent, DecodeError>| match r {
+            Err(DecodeError::Malformed(reason)) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reason(d.decode(None).await), "the message has no value");
+        assert!(reason(d.decode(Some(b"{not json")).await).starts_with("not a JSON change event"));
+        assert!(
+            reason(d.decode(Some(br#"{"id": "x"}"#)).await).starts_with("not a JSON change event")
+        );
+        // Too short to carry a schema id.
+        assert!(reason(d.decode(Some(&[0, 0, 1])).await).starts_with("not a decodable Avro"));
+    }
+
+    #[tokio::test]
+    async fn avro_with_the_registry_down_is_an_outage_not_poison() {
+        let result = decoder().decode(Some(&[0, 0, 0, 0, 1, 2, 3])).await;
+        assert!(
+            matches!(result, Err(DecodeError::Unavailable(_))),
+            "{result:?}"
+        );
     }
 }

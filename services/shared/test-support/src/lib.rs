@@ -10,6 +10,7 @@ pub mod fixtures;
 pub mod mail;
 pub mod mongo;
 pub mod process;
+pub mod registry;
 pub mod server;
 pub mod topic;
 
