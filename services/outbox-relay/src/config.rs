@@ -42,6 +42,11 @@ pub struct Config {
     /// The advisory lock that elects the publisher; relays of one outbox must share it.
     #[arg(long, env = "RELAY_LOCK_KEY", default_value_t = 0x6f7574626f78)]
     pub lock_key: i64,
+    /// `EVENT_FORMAT` (json or avro) and `SCHEMA_REGISTRY_URL`. In Avro mode the relay
+    /// registers the embedded schemas of every event topic before it publishes, and refuses to
+    /// start when the registry rejects one as incompatible.
+    #[command(flatten)]
+    pub format: codec::FormatArgs,
     #[command(flatten)]
     pub log: runtime::telemetry::LogArgs,
 }

@@ -7,6 +7,7 @@
 //! prefix, so a partial failure is retried from the first unacknowledged event.
 
 use chrono::Utc;
+use codec::EventEncoder;
 use kafka::{KafkaArgs, KafkaError};
 use outbox::PendingEvent;
 use rdkafka::{
@@ -22,6 +23,8 @@ pub struct Publisher {
     delivery_timeout: Duration,
     linger: Duration,
     known_topics: HashSet<String>,
+    /// Present in Avro mode.
+    avro: Option<EventEncoder>,
 }
 
 /// The outcome of one batch.
@@ -48,7 +51,14 @@ impl Publisher {
             delivery_timeout,
             linger,
             known_topics: HashSet::new(),
+            avro: None,
         })
+    }
+
+    /// Publishes Avro values through `encoder` instead of JSON.
+    pub fn with_avro(mut self, encoder: EventEncoder) -> Self {
+        self.avro = Some(encoder);
+        self
     }
 
     /// After a failed batch: a fresh producer starts a new idempotence epoch instead of
@@ -81,6 +91,17 @@ impl Publisher {
         Ok(())
     }
 
+    /// The record value of `event` in the configured format.
+    async fn value(&self, event: &PendingEvent) -> Result<Vec<u8>, String> {
+        match &self.avro {
+            None => serde_json::to_vec(&event.payload).map_err(|e| e.to_string()),
+            Some(encoder) => encoder
+                .encode(&event.topic, &event.payload)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
     pub async fn publish(&mut self, batch: &[PendingEvent]) -> Published {
         if let Err(e) = self.ensure_topics(batch).await {
             return Published {
@@ -92,7 +113,7 @@ impl Publisher {
         let mut send_error = None;
         for event in batch {
             let topic = self.topic(event);
-            let payload = match serde_json::to_vec(&event.payload) {
+            let payload = match self.value(event).await {
                 Ok(p) => p,
                 Err(e) => {
                     send_error = Some(format!(

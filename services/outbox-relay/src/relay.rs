@@ -21,6 +21,7 @@ use crate::{
 };
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
+use codec::{EventEncoder, EventFormat};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
 use runtime::Shutdown;
@@ -57,6 +58,13 @@ impl OutboxRelay {
             c.delivery_timeout,
             c.linger,
         )?;
+        if c.format.event_format == EventFormat::Avro {
+            let encoder = EventEncoder::new(&c.format.schema_registry_url, &c.topic_prefix);
+            if !register_schemas(&encoder, &c.format.schema_registry_url, &shutdown).await? {
+                return Ok(()); // shutdown while waiting for the registry
+            }
+            publisher = publisher.with_avro(encoder);
+        }
         let mut failures = 0u32;
         while !shutdown.is_triggered() {
             metrics::gauge!("relay_leader").set(0.0);
@@ -168,6 +176,40 @@ impl OutboxRelay {
             .unwrap_or(0.0);
         metrics::gauge!("relay_oldest_unpublished_age_seconds").set(age);
         Ok(())
+    }
+}
+
+/// Registers the schema of every event topic before anything is published. An incompatible
+/// (or otherwise refused) schema is an error: publishing events the registry would not accept
+/// under that subject would break its consumers. An unreachable registry is waited for, with
+/// backoff, as an unreachable broker is. False if shutdown came first.
+async fn register_schemas(
+    encoder: &EventEncoder,
+    url: &str,
+    shutdown: &Shutdown,
+) -> anyhow::Result<bool> {
+    let mut failures = 0u32;
+    loop {
+        match encoder.register_all().await {
+            Ok(ids) => {
+                tracing::info!(registry = url, ?ids, "schemas registered; publishing Avro");
+                return Ok(true);
+            }
+            Err(e) if e.is_fatal() => {
+                tracing::error!(registry = url, error = %e, "refusing to start");
+                return Err(anyhow::anyhow!("refusing to start: {e}"));
+            }
+            Err(e) => {
+                let delay = retry_delay(failures);
+                failures = failures.saturating_add(1);
+                tracing::warn!(registry = url, error = %e, retry_in_ms = delay.as_millis() as u64,
+                    "cannot register the event schemas yet; retrying");
+                tokio::select! {
+                    _ = shutdown.requested() => return Ok(false),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
     }
 }
 

@@ -1,0 +1,200 @@
+//! `EVENT_FORMAT=avro`: the relay registers the event schemas and publishes Confluent-framed
+//! Avro, the consumers decode it by schema id, and the whole flow behaves as in JSON mode. The
+//! schema registry, broker, MongoDB and mail catcher are real servers; the services are real
+//! processes.
+//!
+//! Customer changes are made through customer-api's own store (the same transaction of row
+//! and outbox event its HTTP handlers run), so this test does not depend on how the API
+//! authenticates its callers.
+
+use customer_api::{
+    domain::{CustomerInput, CustomerPatch},
+    store::{CustomerStore, ALL_MIGRATIONS},
+};
+use mongodb::bson::{doc, Document};
+use std::time::Duration;
+use test_support::{
+    mail::MailCatcher,
+    mongo,
+    process::{RunningService, ServiceProcess},
+    registry::SchemaRegistry,
+    topic, TestEnv,
+};
+use web::etag::IfMatch;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn avro_env(registry: &SchemaRegistry) -> Vec<(&'static str, String)> {
+    vec![
+        ("EVENT_FORMAT", "avro".to_owned()),
+        ("SCHEMA_REGISTRY_URL", registry.url.clone()),
+    ]
+}
+
+#[tokio::test]
+async fn relay_refuses_to_start_when_the_registry_rejects_a_schema_as_incompatible() {
+    let env = TestEnv::get();
+    let registry = SchemaRegistry::start().await;
+    let db = env.fresh_database().await;
+    runtime::db::migrate(&db, &[outbox::MIGRATIONS])
+        .await
+        .unwrap();
+    let prefix = test_support::unique("avro-refuse") + ".";
+    let subject = format!("{prefix}customers-value");
+    // Someone registered a customers schema whose `id` is a long: under the default BACKWARD
+    // level the platform's schema (a uuid string) cannot read its data.
+    registry
+        .register(
+            &subject,
+            r#"{"type":"record","name":"ChangeEvent","namespace":"platform.customers","fields":[{"name":"id","type":"long"}]}"#,
+        )
+        .await;
+
+    let mut envs = vec![
+        (
+            "RELAY_ADDR",
+            format!("127.0.0.1:{}", test_support::free_port()),
+        ),
+        ("RELAY_DATABASE_URL", db.clone()),
+        ("KAFKA_BOOTSTRAP_SERVERS", env.bootstrap.clone()),
+        ("TOPIC_PREFIX", prefix.clone()),
+    ];
+    envs.extend(avro_env(&registry));
+    let mut relay = ServiceProcess::spawn("outbox-relay", &envs, &env.runtime_dir);
+    let status = relay.wait(Duration::from_secs(60)).await;
+    assert!(!status.success(), "the relay must exit with an error");
+    let log = relay.log();
+    assert!(
+        log.contains("refusing to start") && log.contains("incompatible") && log.contains(&subject),
+        "the log says why: {log}"
+    );
+}
+
+#[tokio::test]
+async fn avro_mode_create_update_delete_reach_mongodb_and_the_inbox() {
+    let env = TestEnv::get();
+    let registry = SchemaRegistry::start().await;
+    let db = env.fresh_database().await;
+    runtime::db::migrate(&db, ALL_MIGRATIONS).await.unwrap();
+    let store = CustomerStore::new(runtime::db::pool(&db, 4).unwrap());
+    let prefix = test_support::unique("avro-e2e") + ".";
+    let mongo_uri = mongo::shared_uri();
+    let replica = test_support::unique("replica").replace('-', "_");
+    let mail = MailCatcher::shared();
+
+    let mut relay_env = avro_env(&registry);
+    relay_env.push(("RELAY_BATCH_SIZE", "10".to_owned()));
+    let relay = RunningService::relay(&db, &env.bootstrap, &prefix, &relay_env).await;
+    let mut replicator_env = vec![
+        ("KAFKA_BOOTSTRAP_SERVERS", env.bootstrap.clone()),
+        ("TOPIC_PREFIX", prefix.clone()),
+        ("REPLICATOR_TOPICS", "customers".to_owned()),
+        ("REPLICATOR_GROUP", test_support::unique("replicator")),
+        ("MONGODB_URI", mongo_uri.clone()),
+        ("MONGODB_DATABASE", replica.clone()),
+    ];
+    replicator_env.extend(avro_env(&registry));
+    let _replicator = RunningService::start("replicator", "REPLICATOR_ADDR", &replicator_env).await;
+    let mut notifier_env = vec![
+        ("KAFKA_BOOTSTRAP_SERVERS", env.bootstrap.clone()),
+        ("TOPIC_PREFIX", prefix.clone()),
+        ("NOTIFIER_GROUP", test_support::unique("notifier")),
+        ("NOTIFIER_DATABASE_URL", env.fresh_database().await),
+    ];
+    notifier_env.extend(mail.smtp_env());
+    notifier_env.extend(avro_env(&registry));
+    let _notifier = RunningService::start("notifier", "NOTIFIER_ADDR", &notifier_env).await;
+
+    let customers = mongo::client(&mongo_uri)
+        .await
+        .database(&replica)
+        .collection::<Document>("customers");
+    let email = format!("{}@example.com", test_support::unique("mary"));
+    let fields = CustomerInput {
+        name: "Mary Jackson".into(),
+        email: email.clone(),
+        phone: Some("+1 555-0100".into()),
+    }
+    .parse()
+    .unwrap();
+    let created = store.create(fields).await.unwrap();
+    let id = created.id.to_string();
+
+    let replicated = test_support::eventually("the created customer in MongoDB", WAIT, || async {
+        customers.find_one(doc! {"_id": &id}).await.ok().flatten()
+    })
+    .await;
+    assert_eq!(replicated.get_str("name").unwrap(), "Mary Jackson");
+    assert_eq!(replicated.get_str("email").unwrap(), email);
+    let welcome = mail.wait_for(&email, 1, WAIT).await;
+    assert_eq!(welcome[0].subject, "Your record has been created");
+
+    // What went over the wire: Confluent framing with the id the registry gave the subject.
+    let subject = format!("{prefix}customers-value");
+    let registered = registry.latest(&subject).await;
+    let records = topic::read_raw_until(&env.bootstrap, &format!("{prefix}customers"), WAIT, |r| {
+        !r.is_empty()
+    })
+    .await;
+    let value = &records[0].payload;
+    assert_eq!(value[0], 0, "magic byte");
+    assert_eq!(
+        u32::from_be_bytes(value[1..5].try_into().unwrap()),
+        registered["id"].as_u64().unwrap() as u32
+    );
+    assert_eq!(
+        records[0].key.as_deref(),
+        Some(id.as_str()),
+        "keys stay UTF-8"
+    );
+    assert_eq!(
+        registered["schema"]
+            .as_str()
+            .map(|s| s.contains("platform.customers")),
+        Some(true)
+    );
+
+    store
+        .update(created.id, &IfMatch::Any, |current| {
+            CustomerPatch {
+                name: Some("Mary W. Jackson".into()),
+                email: None,
+                phone: Some(None),
+            }
+            .apply(current)
+        })
+        .await
+        .unwrap();
+    test_support::eventually("the update in MongoDB", WAIT, || async {
+        let doc = customers.find_one(doc! {"_id": &id}).await.ok().flatten()?;
+        (doc.get_i64("_version").ok()? == 2).then_some(doc)
+    })
+    .await;
+    let mails = mail.wait_for(&email, 2, WAIT).await;
+    let update = mails
+        .iter()
+        .find(|m| m.subject == "Your record has been updated")
+        .expect("an update mail");
+    assert!(
+        update.text.contains("Mary Jackson") && update.text.contains("Mary W. Jackson"),
+        "{}",
+        update.text
+    );
+
+    store.delete(created.id, &IfMatch::Any).await.unwrap();
+    test_support::eventually("the delete in MongoDB", WAIT, || async {
+        customers
+            .find_one(doc! {"_id": &id})
+            .await
+            .ok()
+            .and_then(|d| d.is_none().then_some(()))
+    })
+    .await;
+    let mails = mail.wait_for(&email, 3, WAIT).await;
+    assert!(mails
+        .iter()
+        .any(|m| m.subject == "We are sorry to see you leave"));
+    relay
+        .wait_for_metric("relay_published_total", 3.0, WAIT)
+        .await;
+}
