@@ -1,7 +1,11 @@
 //! The consuming loop: subscribe (with a group) or read every partition directly (without),
 //! print each record, stop at `--max-messages`, `--timeout-ms` of silence, or Ctrl-C.
+//!
+//! Given a schema registry, a value in Confluent's wire format (first byte 0) is printed as
+//! the JSON event it encodes, like kafka-avro-console-consumer; other values as they are.
 
 use crate::{cli::Args, format::View};
+use codec::EventDecoder;
 use rdkafka::{
     config::ClientConfig,
     consumer::{BaseConsumer, Consumer, StreamConsumer},
@@ -16,6 +20,7 @@ use std::{
 /// Consumes until a stop condition; returns how many records were printed.
 pub async fn run(args: &Args) -> anyhow::Result<u64> {
     let layout = args.layout()?;
+    let decoder = args.registry_url().map(|url| EventDecoder::new(&url));
     let silence = args.timeout_ms.map(Duration::from_millis);
     let Some(consumer) = connect(args, silence.map(|s| Instant::now() + s)).await? else {
         return Ok(0); // the topic never appeared within --timeout-ms
@@ -40,9 +45,21 @@ pub async fn run(args: &Args) -> anyhow::Result<u64> {
             .headers()
             .map(|h| h.iter().map(|h| (h.key, h.value)).collect())
             .unwrap_or_default();
+        let decoded = match (&decoder, message.payload()) {
+            (Some(decoder), Some(value @ [codec::MAGIC_BYTE, ..])) => {
+                match decoder.decode_json(Some(value)).await {
+                    Ok(json) => Some(json.to_string().into_bytes()),
+                    Err(e) => {
+                        eprintln!("offset {}: {e}", message.offset());
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
         let line = layout.render(&View {
             key: message.key(),
-            value: message.payload(),
+            value: decoded.as_deref().or(message.payload()),
             timestamp_ms: message.timestamp().to_millis(),
             partition: message.partition(),
             offset: message.offset(),

@@ -96,3 +96,40 @@ async fn a_group_resumes_where_it_committed() {
         "the group's committed offset is honoured"
     );
 }
+
+#[tokio::test]
+async fn avro_values_print_as_json_given_the_schema_registry() {
+    use test_support::registry::SchemaRegistry;
+    let env = TestEnv::get();
+    let registry = SchemaRegistry::start().await;
+    let topic = test_support::unique("console-avro");
+    let schema_text = codec::schemas::for_topic("customers").unwrap().text;
+    let id = registry
+        .register(&format!("{topic}-value"), schema_text)
+        .await;
+    let event =
+        serde_json::to_value(test_support::fixtures::Customer::new("Ada").created()).unwrap();
+    let schema = apache_avro::Schema::parse_str(schema_text).unwrap();
+    let mut value = vec![0];
+    value.extend_from_slice(&id.to_be_bytes());
+    value.extend(codec::avro::encode(&event, &schema).unwrap());
+    test_support::topic::produce(&env.bootstrap, &topic, &[("k".into(), value)]).await;
+
+    let property = format!("schema.registry.url={}", registry.url);
+    let (lines, _) = consume(
+        &env,
+        &topic,
+        &[
+            "--from-beginning",
+            "--max-messages",
+            "1",
+            "--property",
+            &property,
+        ],
+    );
+    assert_eq!(lines.len(), 1);
+    let printed: serde_json::Value = serde_json::from_str(&lines[0]).expect("a JSON line");
+    assert_eq!(printed["id"], event["id"]);
+    assert_eq!(printed["type"], "customer.created");
+    assert_eq!(printed["after"]["email"], event["after"]["email"]);
+}
