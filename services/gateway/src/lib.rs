@@ -4,7 +4,8 @@
 //! bodies and mapping an unreachable or slow upstream to 502 / 504; `http::auth` logs users in
 //! (HTTP Basic → HS256 JWT the APIs verify) with a per-IP rate limit; `users` keeps the users
 //! (argon2id hashes) in the gateway's own database; `http::site` serves `/docs` and the
-//! aggregated `/health`; `startup` wires it together for `main` and the tests.
+//! aggregated `/health`; `http::console` the web console at `/`; `startup` wires it together
+//! for `main` and the tests.
 
 pub mod config;
 pub mod http;

@@ -12,10 +12,13 @@ use axum::Router;
 use runtime::{db, ops, Shutdown};
 use std::{io::BufRead, net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
-use web::auth::{JwtKeys, Role};
+use web::{
+    auth::{JwtKeys, Role},
+    ApiError,
+};
 
 /// Migrates the database, creates the first admin if there is no user, and returns the full
-/// router (proxy, login, docs, health, metrics).
+/// router (proxy, login, console, docs, health, metrics).
 pub async fn build(config: &Config) -> anyhow::Result<Router> {
     let secret = config
         .jwt_secret
@@ -55,8 +58,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Router> {
     };
     let app = http::proxy_router(&upstreams, &forwarder)
         .merge(http::auth::router(auth))
-        .merge(http::site::router(health));
-    Ok(web::layers::apply(app).merge(ops))
+        .merge(http::site::router(health))
+        .merge(http::console::router());
+    Ok(web::layers::apply(app)
+        .merge(ops)
+        .fallback(|| async { ApiError::NotFound("no such path on the gateway".to_owned()) }))
 }
 
 /// Serves until `shutdown`, telling handlers each client's address (the login rate limit is

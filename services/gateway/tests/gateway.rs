@@ -1,6 +1,6 @@
 //! The gateway against local stand-in upstreams (real sockets): logging in, the login rate
 //! limit, 502 for a down upstream, 504 for a slow one, request ids, streaming, `/health`,
-//! `/docs`.
+//! `/docs` and the web console.
 
 mod common;
 
@@ -312,4 +312,61 @@ async fn docs_links_every_services_swagger_ui() {
             "{link} in {page}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_console_is_served_at_the_root_with_its_assets() {
+    let gateway = spawn_gateway(GatewayOptions::nothing_up()).await;
+    let get = |path: &'static str| gateway.client.get(gateway.url(path)).send();
+    let page = get("/").await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    for needle in [
+        "id=\"login-form\"",
+        "/console/console.js",
+        "/console/console.css",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+    }
+    let script = get("/console/console.js").await.unwrap();
+    assert!(script.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    let script = script.text().await.unwrap();
+    for endpoint in [
+        "/api/v1/auth/login",
+        "/api/v1/auth/me",
+        "/api/v1/customers",
+        "/api/v1/movies",
+        "/api/v1/casts",
+        "/api/v1/orders/generator",
+        "/health",
+    ] {
+        assert!(script.contains(endpoint), "{endpoint}");
+    }
+    let style = get("/console/console.css").await.unwrap();
+    assert_eq!(style.status(), 200);
+    assert!(style.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_a_json_404() {
+    let gateway = spawn_gateway(GatewayOptions::nothing_up()).await;
+    let response = gateway
+        .client
+        .get(gateway.url("/api/v1/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = problem(response).await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"], "not_found");
 }

@@ -1,7 +1,8 @@
 //! The gateway's HTTP surface: which path prefix goes to which API, the login endpoints, and
-//! the gateway's own pages (`/docs`, `/health`).
+//! the gateway's own pages (the console at `/`, `/docs`, `/health`).
 
 pub mod auth;
+pub mod console;
 pub mod site;
 
 use crate::proxy::{self, Forwarder, Route, Upstream};
