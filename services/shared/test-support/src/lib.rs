@@ -133,6 +133,21 @@ pub async fn count(url: &str, sql: &str) -> i64 {
         .n
 }
 
+/// Runs one SQL query returning a single `TEXT` column named `s` (e.g. a `string_agg`).
+pub async fn text(url: &str, sql: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct S {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        s: String,
+    }
+    let mut conn = AsyncPgConnection::establish(url).await.expect("connecting");
+    diesel::sql_query(sql)
+        .get_result::<S>(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .s
+}
+
 /// Runs SQL statements, several separated by `;` (setup or fault injection).
 pub async fn execute(url: &str, sql: &str) {
     use diesel_async::SimpleAsyncConnection;
