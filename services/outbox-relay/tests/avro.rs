@@ -198,3 +198,69 @@ async fn avro_mode_create_update_delete_reach_mongodb_and_the_inbox() {
         .wait_for_metric("relay_published_total", 3.0, WAIT)
         .await;
 }
+
+#[tokio::test]
+async fn the_relay_waits_out_a_registry_outage_and_then_publishes_avro() {
+    let env = TestEnv::get();
+    let db = env.fresh_database().await;
+    runtime::db::migrate(&db, ALL_MIGRATIONS).await.unwrap();
+    let store = CustomerStore::new(runtime::db::pool(&db, 4).unwrap());
+    let prefix = test_support::unique("avro-outage") + ".";
+    let port = test_support::free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let customer = |name: &str| CustomerInput {
+        name: name.into(),
+        email: format!("{}@example.com", test_support::unique("c")),
+        phone: None,
+    };
+
+    // Nothing listens at the registry's address: writes still succeed, the relay waits.
+    store
+        .create(customer("Before").parse().unwrap())
+        .await
+        .unwrap();
+    let relay = RunningService::relay(
+        &db,
+        &env.bootstrap,
+        &prefix,
+        &[
+            ("EVENT_FORMAT", "avro".to_owned()),
+            ("SCHEMA_REGISTRY_URL", url.clone()),
+        ],
+    )
+    .await;
+    test_support::eventually("the relay to report the registry outage", WAIT, || async {
+        relay
+            .process
+            .log()
+            .contains("cannot register the event schemas yet")
+            .then_some(())
+    })
+    .await;
+    store
+        .create(customer("During").parse().unwrap())
+        .await
+        .unwrap();
+    let unpublished = "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL";
+    assert_eq!(test_support::count(&db, unpublished).await, 2);
+
+    let registry = SchemaRegistry::start_on(port).await;
+    let records = topic::read_raw_until(&env.bootstrap, &format!("{prefix}customers"), WAIT, |r| {
+        r.len() >= 2
+    })
+    .await;
+    let id = registry.latest(&format!("{prefix}customers-value")).await["id"]
+        .as_u64()
+        .unwrap() as u32;
+    for record in &records {
+        assert_eq!(record.payload[0], 0, "magic byte");
+        assert_eq!(
+            u32::from_be_bytes(record.payload[1..5].try_into().unwrap()),
+            id
+        );
+    }
+    test_support::eventually("the outbox drained", WAIT, || async {
+        (test_support::count(&db, unpublished).await == 0).then_some(())
+    })
+    .await;
+}

@@ -23,14 +23,29 @@ pub struct Refused {
 impl SchemaRegistry {
     /// Starts `schema-registry` on a free port with its own empty database.
     pub async fn start() -> Self {
+        Self::start_on(crate::free_port()).await
+    }
+
+    /// Starts `schema-registry` on `port` (e.g. one a service was told about while nothing
+    /// listened there yet) with its own empty database.
+    pub async fn start_on(port: u16) -> Self {
         let env = TestEnv::get();
         let database_url = env.fresh_database().await;
-        let service = RunningService::start(
+        let process = crate::process::ServiceProcess::spawn(
             "schema-registry",
-            "SCHEMA_REGISTRY_ADDR",
-            &[("SCHEMA_REGISTRY_DATABASE_URL", database_url)],
+            &[
+                ("SCHEMA_REGISTRY_ADDR", format!("127.0.0.1:{port}")),
+                ("SCHEMA_REGISTRY_DATABASE_URL", database_url),
+            ],
+            &env.runtime_dir,
+        );
+        let http = format!("http://127.0.0.1:{port}");
+        crate::wait_until_ready(
+            &format!("{http}/health/ready"),
+            std::time::Duration::from_secs(60),
         )
         .await;
+        let service = RunningService { process, http };
         Self {
             url: service.http.clone(),
             service,
