@@ -26,6 +26,11 @@
 #   REPLICATOR_ADDR        default 127.0.0.1:8006
 #   NOTIFIER_ADDR          default 127.0.0.1:8007
 #   SCHEMA_REGISTRY_ADDR   default 127.0.0.1:8081
+#   GATEWAY_ADDR           default 127.0.0.1:8080 (the front door: APIs, login, console)
+#   JWT_SECRET             the token secret shared by the gateway and the APIs (default: one
+#                          generated once and kept in <runtime>/secrets/jwt_secret)
+#   ADMIN_USER, ADMIN_PASSWORD  the first login (default admin and a generated password,
+#                          printed once, at the first start)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -102,7 +107,7 @@ launch() {
 start_native() {
     local runtime pg_port kafka_port mongo_port smtp_port mail_web_port mongo_db
     local api_addr movie_addr order_addr processor_addr relay_addr replicator_addr notifier_addr
-    local registry_addr logs pids
+    local registry_addr gateway_addr logs pids
     runtime=$(abspath "${PLATFORM_RUNTIME_DIR:-$repo/.runtime/platform}")
     pg_port=${PLATFORM_PG_PORT:-5433}
     kafka_port=${KAFKA_PORT:-9092}
@@ -115,6 +120,7 @@ start_native() {
     order_addr=${ORDER_API_ADDR:-127.0.0.1:8003}
     processor_addr=${ORDER_PROCESSOR_ADDR:-127.0.0.1:8004}
     registry_addr=${SCHEMA_REGISTRY_ADDR:-127.0.0.1:8081}
+    gateway_addr=${GATEWAY_ADDR:-127.0.0.1:8080}
     relay_addr=${RELAY_ADDR:-127.0.0.1:8005}
     local relay_host=${relay_addr%:*} relay_port=${relay_addr##*:}
     replicator_addr=${REPLICATOR_ADDR:-127.0.0.1:8006}
@@ -145,16 +151,28 @@ start_native() {
     fi
     # One database per service that owns tables, as in a real deployment.
     local db
-    for db in customers movies orders order_processor notifier schema_registry; do
+    for db in customers movies orders order_processor notifier schema_registry gateway; do
         create_database "$server_url" "$db"
     done
-    local customers_url movies_url orders_url processor_url notifier_url registry_url
+    local customers_url movies_url orders_url processor_url notifier_url registry_url gateway_url
     customers_url=$(pg_url_for_db "$server_url" customers)
     movies_url=$(pg_url_for_db "$server_url" movies)
     orders_url=$(pg_url_for_db "$server_url" orders)
     processor_url=$(pg_url_for_db "$server_url" order_processor)
     notifier_url=$(pg_url_for_db "$server_url" notifier)
     registry_url=$(pg_url_for_db "$server_url" schema_registry)
+    gateway_url=$(pg_url_for_db "$server_url" gateway)
+
+    # The APIs check the tokens the gateway signs: one secret for all, made once and kept.
+    if [[ -z ${JWT_SECRET:-} ]]; then
+        local secret_file=$runtime/secrets/jwt_secret
+        if [[ ! -s $secret_file ]]; then
+            log "generating the JWT secret ($secret_file)"
+            (umask 077 && mkdir -p "$runtime/secrets" && head -c 32 /dev/urandom | base64 >"$secret_file")
+        fi
+        JWT_SECRET=$(<"$secret_file")
+    fi
+    export JWT_SECRET
 
     log "== Tansu (Kafka API) on 127.0.0.1:$kafka_port"
     start_tansu "$runtime/kafka" "$kafka_port" "$logs/tansu.log" "$pids/tansu.pid"
@@ -170,7 +188,7 @@ start_native() {
     log "== building the services (cargo build --release; the first build takes several minutes)"
     (cd "$repo" && cargo build --release -p customer-api -p movie-api -p order-api \
         -p order-processor -p outbox-relay -p console-consumer -p replicator -p notifier \
-        -p schema-registry) || die "cargo build failed"
+        -p schema-registry -p gateway) || die "cargo build failed"
 
     log "== services"
     launch schema-registry schema-registry "$registry_addr" \
@@ -197,6 +215,16 @@ start_native() {
     launch notifier notifier "$notifier_addr" \
         NOTIFIER_ADDR="$notifier_addr" NOTIFIER_DATABASE_URL="$notifier_url" \
         SMTP_HOST=127.0.0.1 SMTP_PORT="$smtp_port"
+    # On its first start the gateway creates the first admin; without ADMIN_PASSWORD it prints a
+    # generated password once, to its log. Show that line to the user, this once.
+    local gateway_log_lines=0 first_admin
+    [[ -f $logs/gateway.log ]] && gateway_log_lines=$(wc -l <"$logs/gateway.log")
+    launch gateway gateway "$gateway_addr" \
+        GATEWAY_ADDR="$gateway_addr" GATEWAY_DATABASE_URL="$gateway_url" \
+        CUSTOMER_API_URL="http://$api_addr" MOVIE_API_URL="http://$movie_addr" \
+        ORDER_API_URL="http://$order_addr"
+    first_admin=$(tail -n +"$((gateway_log_lines + 1))" "$logs/gateway.log" |
+        grep -o "created the first admin user.*" | head -n 1) || true
 
     # For other scripts and for people: what is running where.
     cat >"$runtime/platform.env" <<EOF
@@ -208,6 +236,8 @@ RELAY_DATABASE_URL=$customers_url
 NOTIFIER_DATABASE_URL=$notifier_url
 SCHEMA_REGISTRY_DATABASE_URL=$registry_url
 SCHEMA_REGISTRY_URL=http://$registry_addr
+GATEWAY_DATABASE_URL=$gateway_url
+GATEWAY_URL=http://$gateway_addr
 KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS
 MONGODB_URI=$mongo_uri
 MONGODB_DATABASE=$mongo_db
@@ -226,6 +256,8 @@ EOF
     cat <<EOF
 
 Platform is up (native mode).
+  Gateway (console)   http://$gateway_addr/          (docs: /docs, health: /health)
+  Login               curl -X POST -u admin:PASSWORD http://$gateway_addr/api/v1/auth/login
   Customer API        http://$api_addr/api/v1/customers      (Swagger UI: /api/v1/customers/docs)
   Movie API           http://$movie_addr/api/v1/movies         (Swagger UI: /api/v1/movies/docs)
   Cast API            http://$movie_addr/api/v1/casts          (Swagger UI: /api/v1/casts/docs)
@@ -253,6 +285,9 @@ Rebuild the MongoDB read model from offset 0 into a fresh database:
 
 Stop with: setup/shutdown.sh   (add --purge to delete the data too)
 EOF
+    if [[ -n $first_admin ]]; then
+        printf '\n  First login: %s\n  (shown this once; add users with scripts/create-user.sh)\n' "$first_admin"
+    fi
 }
 
 case $mode in

@@ -9,13 +9,17 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 use test_support::{mongo, process::RunningService, TestEnv};
+use web::auth::{Claims, JwtKeys, JwtSecret, Role};
 
 const WAIT: Duration = Duration::from_secs(120);
+/// The APIs run with authentication on, as deployed; the test writes as an admin.
+const JWT_SECRET: &str = "burst-test-secret-of-at-least-32-bytes";
 
 /// An API process and a client for it; the process stops when this is dropped.
 struct Api {
     client: Client,
     base: String,
+    token: String,
     _service: RunningService,
 }
 
@@ -23,7 +27,8 @@ impl Api {
     async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut request = self
             .client
-            .request(method.clone(), format!("{}{path}", self.base));
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -56,10 +61,24 @@ fn id(value: &Value) -> String {
 }
 
 async fn start_api(name: &str, addr_var: &'static str, url_var: &str, database: &str) -> Api {
-    let service = RunningService::start(name, addr_var, &[(url_var, database.to_owned())]).await;
+    let service = RunningService::start(
+        name,
+        addr_var,
+        &[
+            (url_var, database.to_owned()),
+            ("JWT_SECRET", JWT_SECRET.to_owned()),
+        ],
+    )
+    .await;
+    let keys = JwtKeys::new(&JwtSecret::from(JWT_SECRET.to_owned()));
     Api {
         client: Client::new(),
         base: service.http.clone(),
+        token: keys.sign(&Claims::new(
+            "burst",
+            Role::Admin,
+            Duration::from_secs(3600),
+        )),
         _service: service,
     }
 }
@@ -90,15 +109,7 @@ async fn customer_burst(api: &Api) {
 
 /// Casts and movies: movies naming casts, some retitled, some deleted, one unused cast deleted.
 async fn movie_burst(api: &Api) {
-    let genres: Value = api
-        .client
-        .get(format!("{}/api/v1/genres", api.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let genres = api.send(reqwest::Method::GET, "/api/v1/genres", None).await;
     let genre = genres["genres"][0].clone();
     assert!(genre.is_string(), "a genre: {genres}");
     let casts = join_all((0..6).map(|i| {
