@@ -26,6 +26,8 @@
 #   REPLICATOR_ADDR        default 127.0.0.1:8006
 #   NOTIFIER_ADDR          default 127.0.0.1:8007
 #   SCHEMA_REGISTRY_ADDR   default 127.0.0.1:8081
+#   EVENT_FORMAT           json (default) or avro: the value format the relays publish
+#                          (consumers read both, message by message)
 #   GATEWAY_ADDR           default 127.0.0.1:8080 (the front door: APIs, login, console)
 #   JWT_SECRET             the token secret shared by the gateway and the APIs (default: one
 #                          generated once and kept in <runtime>/secrets/jwt_secret)
@@ -191,6 +193,7 @@ start_native() {
         -p schema-registry -p gateway) || die "cargo build failed"
 
     log "== services"
+    export EVENT_FORMAT=${EVENT_FORMAT:-json} SCHEMA_REGISTRY_URL="http://$registry_addr"
     launch schema-registry schema-registry "$registry_addr" \
         SCHEMA_REGISTRY_ADDR="$registry_addr" SCHEMA_REGISTRY_DATABASE_URL="$registry_url"
     launch customer-api customer-api "$api_addr" \
@@ -236,6 +239,7 @@ RELAY_DATABASE_URL=$customers_url
 NOTIFIER_DATABASE_URL=$notifier_url
 SCHEMA_REGISTRY_DATABASE_URL=$registry_url
 SCHEMA_REGISTRY_URL=http://$registry_addr
+EVENT_FORMAT=$EVENT_FORMAT
 GATEWAY_DATABASE_URL=$gateway_url
 GATEWAY_URL=http://$gateway_addr
 KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS
@@ -264,7 +268,7 @@ Platform is up (native mode).
   Order API           http://$order_addr/api/v1/orders         (Swagger UI: /api/v1/orders/docs)
   Order generator     http://$order_addr/api/v1/orders/generator
   Order executions    http://$processor_addr/metrics/orders
-  Schema registry     http://$registry_addr/subjects
+  Schema registry     http://$registry_addr/subjects (events published as $EVENT_FORMAT)
   Relay metrics       http://$relay_addr/metrics (relays of movies, orders, executions: ports +10, +20, +30)
   Replicator metrics  http://$replicator_addr/metrics
   Notifier metrics    http://$notifier_addr/metrics

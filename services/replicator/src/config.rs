@@ -32,6 +32,9 @@ pub struct Config {
     pub mongodb_uri: String,
     #[arg(long, env = "MONGODB_DATABASE", default_value = "replica")]
     pub mongodb_database: String,
+    /// Confluent-compatible schema registry, for the writer schemas of Avro values.
+    #[arg(long, env = "SCHEMA_REGISTRY_URL", default_value = codec::DEFAULT_REGISTRY_URL)]
+    pub schema_registry_url: String,
     /// Most events applied in one bulk write; a backlog drains in batches this big, while a
     /// single waiting event is applied at once.
     #[arg(long, env = "REPLICATOR_BATCH_SIZE", default_value_t = 500,

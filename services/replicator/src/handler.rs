@@ -23,12 +23,7 @@ pub struct ReplicationHandler {
 }
 
 impl ReplicationHandler {
-    /// A handler decoding Avro with the registry at `SCHEMA_REGISTRY_URL` (or the default).
-    pub fn new(model: ReadModel, topic_prefix: String) -> Self {
-        Self::with_decoder(model, topic_prefix, EventDecoder::from_env())
-    }
-
-    pub fn with_decoder(model: ReadModel, topic_prefix: String, decoder: EventDecoder) -> Self {
+    pub fn new(model: ReadModel, topic_prefix: String, decoder: EventDecoder) -> Self {
         Self {
             model,
             topic_prefix,

@@ -109,9 +109,7 @@ impl ReadModel {
             }
         }
         for (collection, indices) in upserts {
-            let live = self
-                .not_tombstoned(collection, events, indices)
-                .await?;
+            let live = self.not_tombstoned(collection, events, indices).await?;
             for (i, applied) in self
                 .bulk_upsert(collection, events, &live, &mut documents)
                 .await?
@@ -143,7 +141,12 @@ impl ReadModel {
             .try_collect::<Vec<_>>()
             .await?
             .into_iter()
-            .filter_map(|d| Some((d.get_str("_id").ok()?.to_owned(), d.get_i64("version").ok()?)))
+            .filter_map(|d| {
+                Some((
+                    d.get_str("_id").ok()?.to_owned(),
+                    d.get_i64("version").ok()?,
+                ))
+            })
             .collect();
         Ok(indices
             .into_iter()
@@ -199,7 +202,9 @@ impl ReadModel {
                 .get_i32("index")
                 .ok()
                 .and_then(|i| applied.get_mut(i as usize))
-                .ok_or_else(|| ApplyError::Refused(format!("write error without index: {error}")))?;
+                .ok_or_else(|| {
+                    ApplyError::Refused(format!("write error without index: {error}"))
+                })?;
             if error.get_i32("code") == Ok(DUPLICATE_KEY) {
                 index.1 = Applied::Stale;
             } else {

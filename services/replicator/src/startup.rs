@@ -59,7 +59,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         RetryPolicy::default(),
     )
     .await?;
-    let mut handler = ReplicationHandler::new(ReadModel::new(db), config.topic_prefix.clone());
+    let mut handler = ReplicationHandler::new(
+        ReadModel::new(db),
+        config.topic_prefix.clone(),
+        codec::EventDecoder::new(&config.schema_registry_url),
+    );
     tracing::info!(?topics, group = %config.group, database = %config.mongodb_database, "replicating");
 
     let handled = if config.resync {

@@ -192,7 +192,11 @@ async fn older_versions_arriving_late_are_skipped_and_deletes_stay_deleted() {
         .wait_for_metric(STALE, stale_before + 3.0, WAIT)
         .await;
     let docs = world.documents().await;
-    assert_eq!(docs.len(), 1, "the deleted customer did not come back: {docs:?}");
+    assert_eq!(
+        docs.len(),
+        1,
+        "the deleted customer did not come back: {docs:?}"
+    );
     assert_eq!(
         docs[0].get_str("name").unwrap(),
         "v3",

@@ -42,13 +42,5 @@ pub struct FormatArgs {
     pub schema_registry_url: String,
 }
 
-/// `SCHEMA_REGISTRY_URL`, or the default.
-pub fn registry_url_from_env() -> String {
-    std::env::var("SCHEMA_REGISTRY_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| DEFAULT_REGISTRY_URL.to_owned())
-}
-
 /// Confluent's wire-format magic byte, the first byte of every Avro value.
 pub const MAGIC_BYTE: u8 = 0;

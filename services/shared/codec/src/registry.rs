@@ -192,11 +192,6 @@ impl EventDecoder {
         }
     }
 
-    /// A decoder for `SCHEMA_REGISTRY_URL` (or the default).
-    pub fn from_env() -> Self {
-        Self::new(&crate::registry_url_from_env())
-    }
-
     /// The JSON event in `payload`, decided by its first byte: `0` is Confluent-framed Avro
     /// (decoded with the writer schema its id names, so every registered version of the
     /// subject reads), anything else is JSON text.
