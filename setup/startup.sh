@@ -56,13 +56,16 @@ start_docker() {
     log "== docker mode: docker compose -f docker-compose.kafka.yml up -d --build"
     compose "$repo" up -d --build
     ensure_command curl
-    wait_for_http "http://127.0.0.1:8001/health/ready" 300
-    wait_for_http "http://127.0.0.1:8005/health/ready" 300
-    wait_for_http "http://127.0.0.1:8006/health/ready" 300
-    wait_for_http "http://127.0.0.1:8007/health/ready" 300
+    local port
+    for port in 8001 8002 8003 8004 8005 8015 8025 8035 8006 8007 8080; do
+        wait_for_http "http://127.0.0.1:$port/health/ready" 300
+    done
     cat <<EOF
 
 Platform is up (docker mode, real Apache Kafka).
+  Gateway (console)   http://127.0.0.1:8080/   (login: ${ADMIN_USER:-admin} / ${ADMIN_PASSWORD:-change-me-now})
+  Movie / Order API   http://127.0.0.1:8002/api/v1/movies, http://127.0.0.1:8003/api/v1/orders
+  Order executions    http://127.0.0.1:8004/metrics/orders
   Customer API        http://127.0.0.1:8001/api/v1/customers
   Swagger UI          http://127.0.0.1:8001/api/v1/customers/docs
   Relay metrics       http://127.0.0.1:8005/metrics
