@@ -71,6 +71,23 @@ pub struct Config {
     /// Its password; when unset, one is generated and printed once to standard output.
     #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// Kafka, for the console's live event feed (the gateway serves everything else without it).
+    #[command(flatten)]
+    pub kafka: kafka::KafkaArgs,
+    /// Event topics the live feed shows; `off` turns the feed off.
+    #[arg(
+        long,
+        env = "GATEWAY_EVENT_TOPICS",
+        value_delimiter = ',',
+        default_value = "customers,movies,casts,orders,order-executions"
+    )]
+    pub event_topics: Vec<String>,
+    /// Prepended to every event topic name (like Debezium's `topic.prefix`).
+    #[arg(long, env = "TOPIC_PREFIX", default_value = "")]
+    pub topic_prefix: String,
+    /// Confluent-compatible schema registry, for the writer schemas of Avro events.
+    #[arg(long, env = "SCHEMA_REGISTRY_URL", default_value = codec::DEFAULT_REGISTRY_URL)]
+    pub schema_registry_url: String,
     #[command(flatten)]
     pub pool: runtime::db::PoolArgs,
     #[command(flatten)]
@@ -84,6 +101,16 @@ impl Config {
 
     pub fn jwt_ttl(&self) -> Duration {
         Duration::from_secs(self.jwt_ttl_secs)
+    }
+
+    /// The full names (prefix included) of the topics the live feed reads; none when off.
+    pub fn event_topics(&self) -> Vec<String> {
+        self.event_topics
+            .iter()
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("off"))
+            .map(|t| format!("{}{t}", self.topic_prefix))
+            .collect()
     }
 }
 
@@ -103,7 +130,33 @@ mod tests {
         assert_eq!(config.upstream_timeout_ms, 30_000);
         assert_eq!(config.jwt_ttl_secs, 3600);
         assert_eq!(config.login_rate_per_min, 10);
+        assert_eq!(config.kafka.bootstrap_servers, "127.0.0.1:9092");
+        assert_eq!(
+            config.event_topics(),
+            ["customers", "movies", "casts", "orders", "order-executions"]
+        );
         assert!(cli.command.is_none());
+    }
+
+    #[test]
+    fn event_topics_take_the_prefix_and_off_turns_the_feed_off() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(["gateway"].iter().chain(args))
+                .unwrap()
+                .config
+                .event_topics()
+        };
+        assert_eq!(
+            parse(&[
+                "--topic-prefix",
+                "t1.",
+                "--event-topics",
+                "customers,orders"
+            ]),
+            ["t1.customers", "t1.orders"]
+        );
+        assert!(parse(&["--event-topics", "off"]).is_empty());
+        assert!(parse(&["--event-topics", ""]).is_empty());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use crate::{
     config::Config,
-    http::{self, auth::AuthState, site::HealthState, Upstreams},
+    feed::{EventFeed, FeedSettings},
+    http::{self, auth::AuthState, events::EventsState, site::HealthState, Upstreams},
     proxy::{Forwarder, Upstream},
     users::{Password, UserStore, Username, ALL_MIGRATIONS},
 };
@@ -17,9 +18,11 @@ use web::{
     ApiError,
 };
 
-/// Migrates the database, creates the first admin if there is no user, and returns the full
-/// router (proxy, login, console, docs, health, metrics).
-pub async fn build(config: &Config) -> anyhow::Result<Router> {
+/// Migrates the database, creates the first admin if there is no user, starts the live event
+/// feed in the background (it never holds up the start: Kafka may be down), and returns the
+/// full router (proxy, login, console, event stream, docs, health, metrics). `shutdown` stops
+/// the feed and ends open event streams.
+pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Router> {
     let secret = config
         .jwt_secret
         .as_ref()
@@ -45,6 +48,19 @@ pub async fn build(config: &Config) -> anyhow::Result<Router> {
         movies: Upstream::new("movie-api", &config.movie_api_url),
         orders: Upstream::new("order-api", &config.order_api_url),
     };
+    let feed = EventFeed::start(
+        FeedSettings {
+            kafka: config.kafka.clone(),
+            topics: config.event_topics(),
+            schema_registry_url: config.schema_registry_url.clone(),
+        },
+        shutdown.clone(),
+    );
+    let events = EventsState {
+        feed: feed.clone(),
+        keys: keys.clone(),
+        shutdown: shutdown.clone(),
+    };
     let auth = AuthState {
         users,
         keys,
@@ -55,12 +71,15 @@ pub async fn build(config: &Config) -> anyhow::Result<Router> {
         forwarder: forwarder.clone(),
         upstreams: Arc::new(upstreams.all()),
         own: ready,
+        feed,
     };
     let app = http::proxy_router(&upstreams, &forwarder)
         .merge(http::auth::router(auth))
         .merge(http::site::router(health))
         .merge(http::console::router());
+    // The event stream takes its token in the URL: it stays outside the layer that logs URLs.
     Ok(web::layers::apply(app)
+        .merge(http::events::router(events))
         .merge(ops)
         .fallback(|| async { ApiError::NotFound("no such path on the gateway".to_owned()) }))
 }
@@ -79,7 +98,7 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: Shutdown) -> st
 }
 
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    let app = build(&config).await?;
+    let app = build(&config, &shutdown).await?;
     let listener = runtime::serve::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;

@@ -216,6 +216,7 @@ async fn the_binary_prints_a_generated_first_admin_password_once_and_stops_on_si
         ("GATEWAY_DATABASE_URL", database_url.clone()),
         ("JWT_SECRET", common::JWT_SECRET.to_owned()),
         ("ADMIN_USER", "root".to_owned()),
+        ("GATEWAY_EVENT_TOPICS", "off".to_owned()),
     ];
     let mut first = RunningService::start("gateway", "GATEWAY_ADDR", &envs).await;
     let log = first.process.log();

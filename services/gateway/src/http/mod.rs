@@ -1,8 +1,9 @@
 //! The gateway's HTTP surface: which path prefix goes to which API, the login endpoints, and
-//! the gateway's own pages (the console at `/`, `/docs`, `/health`).
+//! the gateway's own pages (the console at `/`, `/docs`, `/health`) and the live event stream.
 
 pub mod auth;
 pub mod console;
+pub mod events;
 pub mod site;
 
 use crate::proxy::{self, Forwarder, Route, Upstream};

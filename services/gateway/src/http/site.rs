@@ -1,7 +1,11 @@
 //! The gateway's own pages: `/docs` (links to every service's Swagger UI) and `/health` (the
-//! readiness of every service behind it, 503 when any is down).
+//! readiness of every service behind it, 503 when any is down; the live event feed is listed
+//! as `event-feed` but is optional, so it never makes the answer 503).
 
-use crate::proxy::{Forwarder, Upstream};
+use crate::{
+    feed::EventFeed,
+    proxy::{Forwarder, Upstream},
+};
 use axum::{
     extract::State,
     http::StatusCode,
@@ -31,6 +35,8 @@ pub struct HealthState {
     pub upstreams: Arc<Vec<Upstream>>,
     /// The gateway's own dependency (its user database).
     pub own: ReadinessCheck,
+    /// The console's live event feed: reported, but optional (it does not make /health 503).
+    pub feed: EventFeed,
 }
 
 pub fn router(health: HealthState) -> Router {
@@ -95,12 +101,14 @@ async fn aggregate_health(State(health): State<HealthState>) -> impl IntoRespons
         .into_iter()
         .map(|(name, status)| (name.to_owned(), status))
         .collect();
-    let own = match (health.own)().await {
+    let (own, feed) = tokio::join!((health.own)(), health.feed.health());
+    let own = match own {
         Ok(()) => json!({"status": "UP"}),
         Err(reason) => json!({"status": "DOWN", "reason": reason}),
     };
     services.insert("gateway".to_owned(), own);
     let all_up = services.values().all(|s| s["status"] == "UP");
+    services.insert("event-feed".to_owned(), feed);
     let status = if all_up {
         StatusCode::OK
     } else {

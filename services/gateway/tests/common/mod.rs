@@ -29,6 +29,12 @@ pub fn sign(claims: &Claims) -> String {
     keys().sign(claims)
 }
 
+/// A Kafka address where nothing listens.
+pub fn dead_kafka() -> &'static str {
+    static ADDR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ADDR.get_or_init(|| format!("127.0.0.1:{}", test_support::free_port()))
+}
+
 /// A URL where nothing listens.
 pub fn dead_url() -> String {
     format!("http://127.0.0.1:{}", test_support::free_port())
@@ -40,6 +46,9 @@ pub struct GatewayOptions {
     pub order_api_url: String,
     pub upstream_timeout_ms: u64,
     pub login_rate_per_min: u32,
+    /// The live event feed: (bootstrap servers, topic prefix); off when `None`, so that no test
+    /// gateway ever reaches for a broker on the default port.
+    pub event_feed: Option<(String, String)>,
 }
 
 impl GatewayOptions {
@@ -51,6 +60,7 @@ impl GatewayOptions {
             order_api_url: dead_url(),
             upstream_timeout_ms: 30_000,
             login_rate_per_min: 10,
+            event_feed: None,
         }
     }
 
@@ -86,6 +96,10 @@ pub async fn spawn_gateway(options: GatewayOptions) -> TestGateway {
 pub async fn spawn_gateway_on(database_url: &str, options: GatewayOptions) -> TestGateway {
     let timeout = options.upstream_timeout_ms.to_string();
     let rate = options.login_rate_per_min.to_string();
+    let (bootstrap, prefix, topics) = match &options.event_feed {
+        Some((bootstrap, prefix)) => (bootstrap.as_str(), prefix.as_str(), "customers,orders"),
+        None => (dead_kafka(), "", "off"),
+    };
     let cli = Cli::try_parse_from([
         "gateway",
         "--addr",
@@ -108,16 +122,22 @@ pub async fn spawn_gateway_on(database_url: &str, options: GatewayOptions) -> Te
         &timeout,
         "--login-rate-per-min",
         &rate,
+        "--bootstrap-servers",
+        bootstrap,
+        "--topic-prefix",
+        prefix,
+        "--event-topics",
+        topics,
     ])
     .expect("valid test config");
-    let app = startup::build(&cli.config)
+    let shutdown = Shutdown::new();
+    let app = startup::build(&cli.config, &shutdown)
         .await
         .expect("building the gateway");
     let listener = runtime::serve::bind(cli.config.addr)
         .await
         .expect("binding");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let shutdown = Shutdown::new();
     tokio::spawn(startup::serve(listener, app, shutdown.clone()));
     TestGateway {
         base,
