@@ -327,6 +327,8 @@ async fn the_console_is_served_at_the_root_with_its_assets() {
     let html = page.text().await.unwrap();
     for needle in [
         "id=\"login-form\"",
+        "data-testid=\"live-panel\"",
+        "data-testid=\"edit-form\"",
         "/console/console.js",
         "/console/console.css",
     ] {
@@ -345,6 +347,8 @@ async fn the_console_is_served_at_the_root_with_its_assets() {
         "/api/v1/movies",
         "/api/v1/casts",
         "/api/v1/orders/generator",
+        "/api/v1/events/stream",
+        "If-Match",
         "/health",
     ] {
         assert!(script.contains(endpoint), "{endpoint}");
