@@ -15,7 +15,9 @@
 # The tests get: TEST_DATABASE_URL (admin URL; tests create their own databases),
 # TEST_KAFKA_BOOTSTRAP, TEST_MONGODB_URI (mongodb://127.0.0.1:PORT/?directConnection=true),
 # TEST_SMTP_PORT and TEST_MAIL_API (maildev's HTTP API, http://127.0.0.1:PORT), TANSU_BIN,
-# SECANTUSD_BIN and MAILDEV_BIN (to start servers of their own) and TEST_RUNTIME_DIR.
+# SECANTUSD_BIN and MAILDEV_BIN (to start servers of their own), CHROMIUM_BIN and
+# PLAYWRIGHT_NODE_PATH (the browser test; empty when they could not be installed) and
+# TEST_RUNTIME_DIR.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,6 +64,14 @@ ensure_postgres_binaries
 ensure_tansu
 ensure_secantus
 ensure_maildev
+# Chromium and playwright-core for the gateway's browser test. When they cannot be installed,
+# the run goes on and that one test fails, saying what is missing.
+if (ensure_chromium && ensure_playwright); then
+    ensure_chromium
+    ensure_playwright
+else
+    warn "Chromium or playwright-core could not be installed: the gateway's browser test will fail"
+fi
 
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -92,9 +102,10 @@ export TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
 export TEST_SMTP_PORT=$smtp_port
 export TEST_MAIL_API="http://127.0.0.1:$mail_web_port"
 export TANSU_BIN SECANTUSD_BIN MAILDEV_BIN
+export CHROMIUM_BIN=${CHROMIUM_BIN:-} PLAYWRIGHT_NODE_PATH=${PLAYWRIGHT_NODE_PATH:-}
 export TEST_RUNTIME_DIR=$runtime
 for var in TEST_DATABASE_URL TEST_KAFKA_BOOTSTRAP TEST_MONGODB_URI TEST_SMTP_PORT TEST_MAIL_API \
-    TANSU_BIN SECANTUSD_BIN MAILDEV_BIN TEST_RUNTIME_DIR; do
+    TANSU_BIN SECANTUSD_BIN MAILDEV_BIN CHROMIUM_BIN PLAYWRIGHT_NODE_PATH TEST_RUNTIME_DIR; do
     log "$var=${!var}"
 done
 
