@@ -75,6 +75,18 @@ impl EventStream {
         }
     }
 
+    /// Waits for the server to end the stream, failing the test after `timeout`.
+    async fn ended(&mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Err(_) => panic!("the stream was still open after {timeout:?}"),
+                Ok(None) | Ok(Some(Err(_))) => return,
+                Ok(Some(Ok(_))) => continue, // keep-alive comments, events
+            }
+        }
+    }
+
     /// The next `change` message.
     async fn next_change(&mut self) -> Value {
         loop {
@@ -257,4 +269,25 @@ async fn with_kafka_down_the_gateway_serves_everything_else_and_health_names_the
     // Watching still works; events simply begin once Kafka is back.
     let mut stream = EventStream::open(&gateway, &token).await;
     assert_eq!(stream.next(Duration::from_secs(10)).await.event, "ready");
+}
+
+#[tokio::test]
+async fn open_streams_end_when_the_gateway_shuts_down() {
+    let gateway = spawn_gateway(GatewayOptions::nothing_up()).await;
+    let token = gateway.admin_token().await;
+    let mut stream = EventStream::open(&gateway, &token).await;
+    assert_eq!(stream.next(Duration::from_secs(10)).await.event, "ready");
+    gateway.shut_down();
+    // Graceful shutdown waits for open connections: a stream that never ended would hang it.
+    stream.ended(Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn a_stream_ends_when_its_token_expires() {
+    let gateway = spawn_gateway(GatewayOptions::nothing_up()).await;
+    let short_lived =
+        web::auth::Claims::new("rita", web::auth::Role::Reader, Duration::from_secs(2));
+    let mut stream = EventStream::open(&gateway, &common::sign(&short_lived)).await;
+    assert_eq!(stream.next(Duration::from_secs(10)).await.event, "ready");
+    stream.ended(Duration::from_secs(10)).await;
 }

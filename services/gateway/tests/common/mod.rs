@@ -148,6 +148,11 @@ pub async fn spawn_gateway_on(database_url: &str, options: GatewayOptions) -> Te
 }
 
 impl TestGateway {
+    /// Asks the gateway to shut down, as SIGTERM does.
+    pub fn shut_down(&self) {
+        self.shutdown.trigger();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
