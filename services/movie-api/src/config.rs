@@ -15,7 +15,7 @@ pub struct Config {
     #[arg(
         long,
         env = "MOVIE_DATABASE_URL",
-        default_value_t = default_database_url()
+        default_value_t = runtime::config::database_url_or_local("movies")
     )]
     pub database_url: String,
     #[command(flatten)]
@@ -25,9 +25,4 @@ pub struct Config {
     pub auth: web::auth::AuthArgs,
     #[command(flatten)]
     pub log: runtime::telemetry::LogArgs,
-}
-
-fn default_database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5433/movies".to_owned())
 }

@@ -1,6 +1,7 @@
 //! notifier configuration: flags, each with an environment variable and a default.
 
 use lettre::message::Mailbox;
+use runtime::config::millis;
 use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -118,12 +119,6 @@ impl Config {
     pub fn failed_topic(&self) -> String {
         format!("{}notifications.failed", self.topic_prefix)
     }
-}
-
-fn millis(s: &str) -> Result<Duration, String> {
-    s.parse()
-        .map(Duration::from_millis)
-        .map_err(|e| format!("{e}"))
 }
 
 #[cfg(test)]

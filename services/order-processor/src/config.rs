@@ -1,5 +1,6 @@
 //! order-processor configuration: flags, each with an environment variable and a default.
 
+use runtime::config::millis;
 use std::{net::SocketAddr, time::Duration};
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -49,12 +50,6 @@ impl Config {
     pub fn orders_topic(&self) -> String {
         format!("{}orders", self.topic_prefix)
     }
-}
-
-fn millis(s: &str) -> Result<Duration, String> {
-    s.parse()
-        .map(Duration::from_millis)
-        .map_err(|e| format!("{e}"))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! outbox-relay configuration: flags, each with an environment variable and a default.
 
+use runtime::config::{millis, seconds};
 use std::{net::SocketAddr, time::Duration};
 
 #[derive(Debug, Clone, clap::Parser)]
@@ -9,7 +10,7 @@ pub struct Config {
     #[arg(long, env = "RELAY_ADDR", default_value = "127.0.0.1:8005")]
     pub addr: SocketAddr,
     /// PostgreSQL URL of the database whose `outbox` table this relay drains.
-    #[arg(long, env = "RELAY_DATABASE_URL", default_value_t = default_database_url())]
+    #[arg(long, env = "RELAY_DATABASE_URL", default_value_t = runtime::config::database_url_or_local("customers"))]
     pub database_url: String,
     #[command(flatten)]
     pub kafka: kafka::KafkaArgs,
@@ -49,21 +50,4 @@ pub struct Config {
     pub format: codec::FormatArgs,
     #[command(flatten)]
     pub log: runtime::telemetry::LogArgs,
-}
-
-fn default_database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5433/customers".to_owned())
-}
-
-fn millis(s: &str) -> Result<Duration, String> {
-    s.parse()
-        .map(Duration::from_millis)
-        .map_err(|e| format!("{e}"))
-}
-
-fn seconds(s: &str) -> Result<Duration, String> {
-    s.parse()
-        .map(Duration::from_secs)
-        .map_err(|e| format!("{e}"))
 }

@@ -15,16 +15,11 @@ pub struct Config {
     #[arg(
         long,
         env = "SCHEMA_REGISTRY_DATABASE_URL",
-        default_value_t = default_database_url()
+        default_value_t = runtime::config::database_url_or_local("schema_registry")
     )]
     pub database_url: String,
     #[command(flatten)]
     pub pool: runtime::db::PoolArgs,
     #[command(flatten)]
     pub log: runtime::telemetry::LogArgs,
-}
-
-fn default_database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5433/schema_registry".to_owned())
 }

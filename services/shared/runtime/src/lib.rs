@@ -7,6 +7,7 @@
 //! - [`db`]: a diesel-async connection pool and embedded migrations.
 //! - [`serve`]: run an axum router until shutdown, draining in-flight requests.
 
+pub mod config;
 pub mod db;
 pub mod ops;
 pub mod serve;
