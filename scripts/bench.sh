@@ -32,6 +32,7 @@
 #   BENCH_CONCURRENCY ["1 16 64"]  BENCH_API_SECS [20; quick 5] (per level, API and pgbench)
 #   BENCH_E2E_RATES ["25 50 100 200 400"; quick "25 100"]  BENCH_E2E_SECS [20; quick 8]
 #   BENCH_PG_OPTS [-c max_connections=200]  (PostgreSQL runs with its durable defaults)
+#   BENCH_STAGE_TIMEOUT [600] (seconds a drain may take before the run fails)
 #   DB_POOL_SIZE [16]  RELAY_BATCH_SIZE [500]  REPLICATOR_BATCH_SIZE [500]  RELAY_LINGER_MS [5]
 set -euo pipefail
 
@@ -59,6 +60,7 @@ api_port=${BENCH_API_PORT:-26001}
 relay_port=${BENCH_RELAY_PORT:-26005}
 replicator_port=${BENCH_REPLICATOR_PORT:-26006}
 concurrency=${BENCH_CONCURRENCY:-1 16 64}
+stage_timeout=${BENCH_STAGE_TIMEOUT:-600}
 pg_opts=${BENCH_PG_OPTS:--c max_connections=200}
 export DB_POOL_SIZE=${DB_POOL_SIZE:-16}
 export RELAY_BATCH_SIZE=${RELAY_BATCH_SIZE:-500}
@@ -312,7 +314,7 @@ log "  outbox-relay (RELAY_BATCH_SIZE=$RELAY_BATCH_SIZE, RELAY_LINGER_MS=$RELAY_
 start outbox-relay "127.0.0.1:$relay_port" RELAY_ADDR="127.0.0.1:$relay_port" \
     RELAY_DATABASE_URL="$pg_url" KAFKA_BOOTSTRAP_SERVERS="$kafka"
 json=$("$bin/bench" wait-metric --url "$relay_metrics" --name relay_published_total \
-    --target "$events") || die "the relay did not publish $events events (see $logs/outbox-relay.log)"
+    --target "$events" --timeout-secs "$stage_timeout") || die "the relay did not publish $events events (see $logs/outbox-relay.log)"
 result relay-drain "$json"
 log "  relay: $json"
 
@@ -331,7 +333,7 @@ start replicator "127.0.0.1:$replicator_port" REPLICATOR_ADDR="127.0.0.1:$replic
     KAFKA_BOOTSTRAP_SERVERS="$kafka" MONGODB_URI="$mongo_uri" MONGODB_DATABASE=replica \
     REPLICATOR_TOPICS=customers REPLICATOR_GROUP="bench-$(date +%s)"
 json=$("$bin/bench" wait-count --uri "$mongo_uri" --database replica --collection customers \
-    --target "$events") || die "the replicator did not apply $events events (see $logs/replicator.log)"
+    --target "$events" --timeout-secs "$stage_timeout") || die "the replicator did not apply $events events (see $logs/replicator.log)"
 result replicator-drain "$json"
 log "  replicator: $json"
 
