@@ -368,7 +368,9 @@ impl ConsumeLoop {
 fn next_offsets(batch: &[Incoming<'_>]) -> TopicPartitionList {
     let mut last = BTreeMap::new();
     for message in batch {
-        let offset = last.entry((message.topic, message.partition)).or_insert(message.offset);
+        let offset = last
+            .entry((message.topic, message.partition))
+            .or_insert(message.offset);
         *offset = (*offset).max(message.offset);
     }
     let mut list = TopicPartitionList::with_capacity(last.len());
