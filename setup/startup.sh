@@ -230,7 +230,7 @@ start_native() {
         CUSTOMER_API_URL="http://$api_addr" MOVIE_API_URL="http://$movie_addr" \
         ORDER_API_URL="http://$order_addr"
     first_admin=$(tail -n +"$((gateway_log_lines + 1))" "$logs/gateway.log" |
-        grep -o "created the first admin user.*" | head -n 1) || true
+        grep -o "created the first admin user '.*' with password: .*" | head -n 1) || true
 
     # For other scripts and for people: what is running where.
     cat >"$runtime/platform.env" <<EOF
