@@ -150,14 +150,6 @@ impl AuthArgs {
             (AuthMode::Jwt, _) => Err(AuthConfigError::MissingSecret),
         }
     }
-
-    /// The signing keys, when tokens are in use.
-    pub fn keys(&self) -> Result<Option<JwtKeys>, AuthConfigError> {
-        Ok(match self.policy()? {
-            AccessPolicy::Open => None,
-            AccessPolicy::Jwt(keys) => Some(keys),
-        })
-    }
 }
 
 /// Signs and verifies platform tokens with one HS256 secret.
