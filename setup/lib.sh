@@ -502,6 +502,21 @@ ensure_tansu() {
     log "Tansu: $TANSU_BIN${found:+ ($found)}"
 }
 
+# tansu_index_headers DB: adds the index Tansu 0.6's sqlite schema lacks on header(topition,
+# offset_id). Tansu looks up each fetched record's headers by that pair; without the index every
+# lookup scans the whole header table, so a fetch costs O(records x headers on the broker) and,
+# with a few tens of thousands of events (the relay sends two headers each), one fetch blocks
+# the broker for minutes and every other request times out. Idempotent; Tansu creates its
+# schema before it listens, and SQLite re-prepares its statements when the schema changes.
+tansu_index_headers() {
+    python3 - "$1" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=60)
+db.execute("CREATE INDEX IF NOT EXISTS header_topition_offset_id ON header (topition, offset_id)")
+db.commit()
+EOF
+}
+
 # start_tansu DATA_DIR PORT LOGFILE PIDFILE
 # Runs the broker in the background on 127.0.0.1:PORT with durable sqlite storage in
 # DATA_DIR/tansu.db. Tansu resolves a sqlite:// URL against its working directory (an absolute
@@ -516,6 +531,7 @@ start_tansu() {
     if pid=$(pidfile_pid "$pidfile"); then
         log "Tansu already running (pid $pid)"
         wait_for_port 127.0.0.1 "$port" 60 "$logfile" "$pid"
+        tansu_index_headers "$data/tansu.db" || die "indexing Tansu's header table failed"
         return 0
     fi
     ensure_port_free 127.0.0.1 "$port" "Tansu (Kafka API)"
@@ -537,6 +553,7 @@ start_tansu() {
         done
         if pid_running "$pid" && port_open 127.0.0.1 "$port"; then
             log "Tansu accepts connections on 127.0.0.1:$port"
+            tansu_index_headers "$data/tansu.db" || die "indexing Tansu's header table failed"
             return 0
         fi
         if ((attempt == 1)) && ! pid_running "$pid" &&
