@@ -99,6 +99,9 @@ async fn connect(args: &Args, deadline: Option<Instant>) -> anyhow::Result<Optio
         )
         // Joins a group in about 3 s against Tansu instead of about 20 s (see DESIGN.md).
         .set("session.timeout.ms", "6000")
+        // Tansu holds each fetch for about this long even when records are ready, so it is
+        // how long a new event takes to show (kafka::KafkaArgs::fetch_wait_max_ms).
+        .set("fetch.wait.max.ms", "50")
         .create()?;
     if args.group.is_some() {
         consumer.subscribe(&[&args.topic])?;

@@ -76,6 +76,8 @@ pub async fn read_raw_until(
         .set("bootstrap.servers", bootstrap)
         .set("group.id", crate::unique("test-reader"))
         .set("enable.auto.commit", "false")
+        // Tansu holds each fetch this long even when records are ready.
+        .set("fetch.wait.max.ms", "50")
         .create()
         .expect("creating a test consumer");
     let mut partitions = TopicPartitionList::new();
