@@ -21,6 +21,10 @@ pub struct Config {
     /// Most events read and published per round trip.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
     pub batch_size: i64,
+    /// Batches handed to the producer before the oldest one's acknowledgements are awaited;
+    /// 1 reads, sends, awaits and marks one batch at a time.
+    #[arg(long, env = "RELAY_PIPELINE_DEPTH", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub pipeline_depth: u16,
     /// How often to look for events when no NOTIFY arrives (a safety net, e.g. after a lost
     /// connection).
     #[arg(long, env = "RELAY_POLL_INTERVAL_MS", default_value = "1000", value_parser = millis)]

@@ -2,7 +2,8 @@
 //! batch, the broker acknowledged.
 //!
 //! The whole batch is handed to librdkafka before any acknowledgement is awaited, so a batch
-//! costs about one broker round trip. The idempotent producer keeps the batch in order within
+//! costs about one broker round trip, and the relay may enqueue later batches while an earlier
+//! one is in flight. The idempotent producer keeps the batch in order within
 //! the partition even when it retries internally; the caller marks only the acknowledged
 //! prefix, so a partial failure is retried from the first unacknowledged event.
 
@@ -12,7 +13,9 @@ use kafka::{KafkaArgs, KafkaError};
 use outbox::PendingEvent;
 use rdkafka::{
     message::{Header, OwnedHeaders},
-    producer::{future_producer::OwnedDeliveryResult, FutureProducer, FutureRecord},
+    producer::{
+        future_producer::OwnedDeliveryResult, DeliveryFuture, FutureProducer, FutureRecord,
+    },
 };
 use std::{collections::HashSet, time::Duration};
 
@@ -102,21 +105,25 @@ impl Publisher {
         }
     }
 
-    pub async fn publish(&mut self, batch: &[PendingEvent]) -> Published {
-        if let Err(e) = self.ensure_topics(batch).await {
-            return Published {
-                acked: 0,
+    /// Hands `batch` to librdkafka without waiting for the broker. The caller may send further
+    /// batches before it awaits this one's acknowledgements: the idempotent producer keeps
+    /// everything enqueued in order within the partition.
+    pub async fn send(&mut self, batch: Vec<PendingEvent>) -> InFlight {
+        if let Err(e) = self.ensure_topics(&batch).await {
+            return InFlight {
+                deliveries: Vec::new(),
                 error: Some(e.to_string()),
+                batch,
             };
         }
-        let mut pending = Vec::with_capacity(batch.len());
-        let mut send_error = None;
-        for event in batch {
+        let mut deliveries = Vec::with_capacity(batch.len());
+        let mut error = None;
+        for event in &batch {
             let topic = self.topic(event);
             let payload = match self.value(event).await {
                 Ok(p) => p,
                 Err(e) => {
-                    send_error = Some(format!(
+                    error = Some(format!(
                         "event {} cannot be serialized: {e}",
                         event.event_id
                     ));
@@ -138,16 +145,40 @@ impl Publisher {
                 .payload(&payload)
                 .headers(headers);
             match self.producer.send_result(record) {
-                Ok(delivery) => pending.push(delivery),
+                Ok(delivery) => deliveries.push(delivery),
                 Err((e, _)) => {
-                    send_error = Some(format!("enqueueing event {}: {e}", event.event_id));
+                    error = Some(format!("enqueueing event {}: {e}", event.event_id));
                     break;
                 }
             }
         }
+        InFlight {
+            batch,
+            deliveries,
+            error,
+        }
+    }
+}
+
+/// A batch handed to the producer whose acknowledgements have not been awaited yet.
+pub struct InFlight {
+    batch: Vec<PendingEvent>,
+    /// One per event, from the start of the batch; shorter than the batch when enqueueing
+    /// stopped at `error`.
+    deliveries: Vec<DeliveryFuture>,
+    error: Option<String>,
+}
+
+impl InFlight {
+    pub fn events(&self) -> &[PendingEvent] {
+        &self.batch
+    }
+
+    /// Waits for every acknowledgement and reports the acknowledged prefix.
+    pub async fn acknowledged(self) -> Published {
         let mut acked = 0;
         let mut error = None;
-        for (delivery, event) in pending.into_iter().zip(batch) {
+        for (delivery, event) in self.deliveries.into_iter().zip(&self.batch) {
             let result: Result<OwnedDeliveryResult, _> = delivery.await;
             match result {
                 Ok(Ok(_)) if error.is_none() => {
@@ -169,7 +200,7 @@ impl Publisher {
         }
         Published {
             acked,
-            error: error.or(send_error),
+            error: error.or(self.error),
         }
     }
 }

@@ -3,10 +3,12 @@
 //! Ordering argument. Per aggregate, outbox id order is commit order: a writer locks the
 //! aggregate's row before it inserts the outbox row, so a later writer of the same aggregate
 //! draws its id only after the earlier one committed, and any snapshot that sees the later row
-//! sees the earlier one too. The relay publishes unpublished rows in id order, one batch at a
-//! time, awaiting every acknowledgement before it reads the next batch, and only one relay
-//! publishes at a time (see `leader`). Each topic has one partition and the producer is
-//! idempotent, so the topic's order is the order we sent. Hence topic order = commit order.
+//! sees the earlier one too. The relay reads the lowest unpublished ids that it has not already
+//! handed to the producer, in id order, and sends them in that order; only one relay publishes
+//! at a time (see `leader`). If a read returns an aggregate's later row, its earlier row was
+//! visible too and, having the lower id, was in this read or an earlier one, so it was sent
+//! first. Each topic has one partition and the producer is idempotent, so the topic's order is
+//! the order we sent. Hence topic order = commit order.
 //!
 //! A lower id of *another* aggregate may commit after a higher one; it is simply picked up by
 //! the next read of unpublished rows, since the relay keeps no high-water mark.
@@ -17,7 +19,7 @@
 use crate::{
     config::Config,
     leader,
-    publisher::{Published, Publisher},
+    publisher::{InFlight, Published, Publisher},
 };
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
@@ -25,7 +27,10 @@ use codec::{EventEncoder, EventFormat};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
 use runtime::Shutdown;
-use std::time::{Duration, Instant};
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
 
 #[derive(Debug, thiserror::Error)]
 enum RelayError {
@@ -139,32 +144,50 @@ impl OutboxRelay {
     }
 
     /// Publishes batches until the outbox has nothing unpublished (or shutdown).
+    ///
+    /// Up to `pipeline_depth` batches are in the producer at once: while the oldest one's
+    /// acknowledgements are awaited and marked, the next ones are already on their way, so
+    /// the database round trips overlap the broker's. Batches are marked in the order they
+    /// were sent, and a failure stops the drain at the oldest unacknowledged event.
     async fn drain(
         &self,
         conn: &mut AsyncPgConnection,
         publisher: &mut Publisher,
         shutdown: &Shutdown,
     ) -> Result<(), RelayError> {
-        while !shutdown.is_triggered() {
-            let batch = outbox::fetch_unpublished(conn, self.config.batch_size).await?;
-            if batch.is_empty() {
-                return Ok(());
+        let c = &self.config;
+        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+        let mut caught_up = false;
+        loop {
+            while !caught_up
+                && in_flight.len() < usize::from(c.pipeline_depth)
+                && !shutdown.is_triggered()
+            {
+                let sent: Vec<i64> = in_flight
+                    .iter()
+                    .flat_map(|b| b.events().iter().map(|e| e.id))
+                    .collect();
+                let batch = outbox::fetch_unpublished(conn, c.batch_size, &sent).await?;
+                caught_up = (batch.len() as i64) < c.batch_size;
+                if !batch.is_empty() {
+                    in_flight.push_back(publisher.send(batch).await);
+                }
             }
-            let Published { acked, error } = publisher.publish(&batch).await;
+            // Shutdown stops new reads only: what is in flight is awaited and marked.
+            let Some(oldest) = in_flight.pop_front() else {
+                return Ok(());
+            };
+            let ids: Vec<i64> = oldest.events().iter().map(|e| e.id).collect();
+            let Published { acked, error } = oldest.acknowledged().await;
             if acked > 0 {
-                let ids: Vec<i64> = batch[..acked].iter().map(|e| e.id).collect();
-                outbox::mark_published(conn, &ids).await?;
+                outbox::mark_published(conn, &ids[..acked]).await?;
                 metrics::counter!("relay_published_total").increment(acked as u64);
             }
             if let Some(error) = error {
                 metrics::counter!("relay_publish_failures_total").increment(1);
                 return Err(RelayError::Publish(error));
             }
-            if (batch.len() as i64) < self.config.batch_size {
-                return Ok(());
-            }
         }
-        Ok(())
     }
 
     async fn report_backlog(&self, conn: &mut AsyncPgConnection) -> Result<(), RelayError> {

@@ -1,5 +1,6 @@
 //! The relay against real PostgreSQL and a real Kafka-protocol broker, under the faults it
-//! promises to survive: SIGKILL mid-stream, a leader dying with a standby waiting, SIGTERM.
+//! promises to survive: SIGKILL mid-stream, a leader dying with a standby waiting, SIGTERM; and
+//! the ordering it promises with several batches in flight.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use events::{ChangeEvent, Op};
@@ -157,6 +158,29 @@ async fn relay_survives_sigkill_mid_stream_without_losing_events() {
     })
     .await;
     drop(second);
+}
+
+#[tokio::test]
+async fn a_backlog_deeper_than_the_pipeline_is_published_whole_and_in_commit_order() {
+    let world = World::new("pipeline").await;
+    let keys = keys(5);
+    // Written before the relay starts: 300 events in batches of 7, four batches in flight at a
+    // time, while a second writer keeps committing to the same keys.
+    let mut ids = world.write(&keys, 1..=60).await;
+    let _relay = world
+        .relay(&[
+            ("RELAY_BATCH_SIZE", "7".into()),
+            ("RELAY_PIPELINE_DEPTH", "4".into()),
+        ])
+        .await;
+    ids.extend(world.write(&keys, 61..=80).await);
+
+    let records = read_all(&world, &ids).await;
+    assert_complete_and_ordered(&records, &keys, 80);
+    test_support::eventually("the outbox to be fully marked published", WAIT, || async {
+        (world.unpublished().await == 0).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

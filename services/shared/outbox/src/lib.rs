@@ -124,18 +124,23 @@ pub struct PendingEvent {
     pub created_at: DateTime<Utc>,
 }
 
-/// The oldest `limit` unpublished events, in id order (per aggregate: commit order).
+/// The oldest `limit` unpublished events, in id order (per aggregate: commit order), leaving
+/// out `in_flight`: events already handed to the producer but not yet marked published.
 pub async fn fetch_unpublished(
     conn: &mut AsyncPgConnection,
     limit: i64,
+    in_flight: &[i64],
 ) -> Result<Vec<PendingEvent>, OutboxError> {
-    Ok(outbox::table
+    let mut query = outbox::table
         .filter(outbox::published_at.is_null())
         .order(outbox::id.asc())
         .limit(limit)
         .select(PendingEvent::as_select())
-        .load(conn)
-        .await?)
+        .into_boxed();
+    if !in_flight.is_empty() {
+        query = query.filter(outbox::id.ne_all(in_flight));
+    }
+    Ok(query.load(conn).await?)
 }
 
 pub async fn mark_published(
