@@ -125,10 +125,7 @@ impl CustomerStore {
         &self.pool
     }
 
-    async fn conn(
-        &self,
-    ) -> Result<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, StoreError>
-    {
+    async fn conn(&self) -> Result<runtime::db::PgConn, StoreError> {
         self.pool
             .get()
             .await

@@ -113,12 +113,7 @@ impl UserStore {
         &self.pool
     }
 
-    async fn conn(
-        &self,
-    ) -> Result<
-        diesel_async::pooled_connection::deadpool::Object<diesel_async::AsyncPgConnection>,
-        UserError,
-    > {
+    async fn conn(&self) -> Result<runtime::db::PgConn, UserError> {
         self.pool
             .get()
             .await

@@ -88,12 +88,7 @@ impl CustomerContacts {
         Self { pool }
     }
 
-    async fn conn(
-        &self,
-    ) -> Result<
-        diesel_async::pooled_connection::deadpool::Object<diesel_async::AsyncPgConnection>,
-        ContactsError,
-    > {
+    async fn conn(&self) -> Result<runtime::db::PgConn, ContactsError> {
         self.pool
             .get()
             .await

@@ -108,12 +108,7 @@ impl Ledger {
         Self { pool }
     }
 
-    async fn conn(
-        &self,
-    ) -> Result<
-        diesel_async::pooled_connection::deadpool::Object<diesel_async::AsyncPgConnection>,
-        LedgerError,
-    > {
+    async fn conn(&self) -> Result<runtime::db::PgConn, LedgerError> {
         self.pool
             .get()
             .await

@@ -99,10 +99,7 @@ impl ExecutionStore {
         Self { pool }
     }
 
-    async fn conn(
-        &self,
-    ) -> Result<diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>, StoreError>
-    {
+    async fn conn(&self) -> Result<runtime::db::PgConn, StoreError> {
         self.pool
             .get()
             .await

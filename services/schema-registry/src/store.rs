@@ -13,9 +13,7 @@ use crate::{
     schema::{AvroSchema, VersionSelector},
 };
 use diesel::prelude::*;
-use diesel_async::{
-    pooled_connection::deadpool::Object, AsyncConnection, AsyncPgConnection, RunQueryDsl,
-};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use runtime::db::PgPool;
 
@@ -90,7 +88,7 @@ struct VersionRow {
     deleted: bool,
 }
 
-type Conn = Object<AsyncPgConnection>;
+type Conn = runtime::db::PgConn;
 
 #[derive(Clone)]
 pub struct RegistryStore {

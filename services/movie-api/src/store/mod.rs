@@ -12,10 +12,11 @@ mod movies;
 mod schema;
 
 use diesel::result::Error as DieselError;
-use diesel_async::{pooled_connection::deadpool::Object, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use events::Op;
 use outbox::{Change, OutboxError};
+use runtime::db::PgConn;
 use runtime::db::PgPool;
 use serde::Serialize;
 use uuid::Uuid;
@@ -88,7 +89,7 @@ impl Catalog {
         Self { pool }
     }
 
-    async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
+    async fn conn(&self) -> Result<PgConn, StoreError> {
         self.pool
             .get()
             .await

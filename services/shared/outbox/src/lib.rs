@@ -5,9 +5,7 @@
 //! calls [`mark_published`]; [`prune_published`] keeps the table small.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use events::{ChangeEvent, Op, Source};
@@ -67,18 +65,27 @@ struct NewRow<'a> {
     payload: Value,
 }
 
+// Function calls rather than SQL literals, because diesel caches the prepared statement only
+// for the former: a literal costs a prepare round trip on every write.
+diesel::define_sql_function! {
+    /// The transaction's 64-bit id, epoch included (the value of `pg_current_xact_id()`).
+    fn txid_current() -> BigInt;
+}
+diesel::define_sql_function! {
+    /// The transaction's start time, `now()`.
+    fn transaction_timestamp() -> Timestamptz;
+}
+
 /// Writes the event for `change` into the outbox. Must run inside the caller's transaction:
 /// that is what makes the row change and its event atomic.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     change: Change,
 ) -> Result<ChangeEvent, OutboxError> {
-    let (tx_id, committed_at): (i64, DateTime<Utc>) = diesel::select((
-        sql::<BigInt>("pg_current_xact_id()::text::bigint"),
-        sql::<Timestamptz>("now()"),
-    ))
-    .get_result(conn)
-    .await?;
+    let (tx_id, committed_at): (i64, DateTime<Utc>) =
+        diesel::select((txid_current(), transaction_timestamp()))
+            .get_result(conn)
+            .await?;
     let event = ChangeEvent {
         // v7 ids sort by time, which keeps the unique index append-friendly.
         id: Uuid::now_v7(),
