@@ -42,6 +42,8 @@
 #   BENCH_E2E_RATES ["25 50 100 200 400 800"; quick "25 100"]  BENCH_E2E_SECS [20; quick 8]
 #   BENCH_PG_OPTS [-c max_connections=200]  (PostgreSQL runs with its durable defaults)
 #   BENCH_STAGE_TIMEOUT [600] (seconds a drain may take before the run fails)
+#   BENCH_BIN_DIR [target/release] (the binaries to measure, e.g. another checkout's build for
+#   an A/B comparison; the release build of this checkout runs anyway)
 #   BENCH_KEEP_RUNNING [0] (1 leaves the infrastructure and services up afterwards, to inspect)
 #   The services' own settings pass through and are reported, e.g. DB_POOL_SIZE,
 #   RELAY_BATCH_SIZE, RELAY_PIPELINE_DEPTH, RELAY_LINGER_MS, REPLICATOR_BATCH_SIZE,
@@ -118,7 +120,7 @@ kafka="127.0.0.1:$kafka_port"
 api_url="http://127.0.0.1:$api_port"
 relay_metrics="http://127.0.0.1:$relay_port/metrics"
 services=(replicator outbox-relay customer-api)
-bin=$repo/target/release
+bin=$(abspath "${BENCH_BIN_DIR:-$repo/target/release}")
 
 case $runtime in
 / | "$HOME" | "$repo" | "$(dirname "$repo")") die "refusing to use $runtime as BENCH_RUNTIME_DIR (it is wiped)" ;;
@@ -164,6 +166,7 @@ print(json.dumps({
     "machine": {"cores": $(nproc), "loadavg_at_end": "$(cut -d' ' -f1-3 /proc/loadavg)",
                 "kernel": "$(uname -r)"},
     "git_commit": "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)",
+    "binaries": "$bin",
     "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
 }))
 EOF
