@@ -17,7 +17,7 @@ use diesel::{
     sql_types::{BigInt, Double, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid},
     OptionalExtension, QueryableByName,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use events::Op;
 use outbox::{Change, OutboxError};
