@@ -25,7 +25,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
 use codec::{EventEncoder, EventFormat};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use runtime::Shutdown;
 use std::{
     collections::VecDeque,
@@ -119,6 +119,7 @@ impl OutboxRelay {
             .await?;
         let mut last_prune: Option<Instant> = None;
         loop {
+            metrics::counter!("relay_drains_total").increment(1);
             // Before the drain, so that the backlog shows while the broker is unreachable.
             self.report_backlog(conn).await?;
             // Shutdown is checked between batches only: a batch in flight finishes and is
@@ -137,7 +138,13 @@ impl OutboxRelay {
             let mut notifications = std::pin::pin!(conn.notifications_stream());
             tokio::select! {
                 _ = shutdown.requested() => return Ok(()),
-                _ = notifications.next() => {}
+                _ = notifications.next() => {
+                    // One wake-up covers every commit so far, since the drain reads whatever is
+                    // unpublished. Without this a burst of 20 000 commits queued 20 000
+                    // notifications, and the relay ran a backlog count and a drain for each,
+                    // keeping a PostgreSQL core busy for minutes after the burst.
+                    while let Some(Some(_)) = notifications.next().now_or_never() {}
+                }
                 _ = tokio::time::sleep(c.poll_interval) => {}
             }
         }

@@ -184,6 +184,33 @@ async fn a_backlog_deeper_than_the_pipeline_is_published_whole_and_in_commit_ord
 }
 
 #[tokio::test]
+async fn a_burst_of_commits_wakes_the_relay_once_not_once_per_commit() {
+    let world = World::new("wakeups").await;
+    let keys = keys(1);
+    let relay = world.relay(&[]).await;
+    relay.wait_until_leader().await;
+    let mut ids = world.write(&keys, 1..=1).await;
+    read_all(&world, &ids).await;
+
+    // Frozen, the relay cannot drain as the commits arrive: all 300 notifications queue up.
+    let drains_before = relay.metric("relay_drains_total").await;
+    relay.process.pause();
+    ids.extend(world.write(&keys, 2..=301).await);
+    relay.process.resume();
+    read_all(&world, &ids).await;
+    // A later commit's notification is handled only after the queued ones, so once it is
+    // published every wake-up the burst caused has been counted.
+    ids.extend(world.write(&keys, 302..=302).await);
+    let records = read_all(&world, &ids).await;
+    assert_complete_and_ordered(&records, &keys, 302);
+    let drains = relay.metric("relay_drains_total").await - drains_before;
+    assert!(
+        drains < 20.0,
+        "301 commits cost {drains} drain passes; one wake-up should cover the queued burst"
+    );
+}
+
+#[tokio::test]
 async fn hot_standby_takes_over_when_the_leader_dies() {
     let world = World::new("standby").await;
     let keys = keys(2);

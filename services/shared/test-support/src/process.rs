@@ -81,6 +81,16 @@ impl ServiceProcess {
         self.child.wait().await.expect("reaping the child");
     }
 
+    /// SIGSTOP: the process is frozen (a long GC pause, a stalled host) until [`Self::resume`].
+    pub fn pause(&self) {
+        kill(self.pid(), Signal::SIGSTOP).expect("sending SIGSTOP");
+    }
+
+    /// SIGCONT after [`Self::pause`].
+    pub fn resume(&self) {
+        kill(self.pid(), Signal::SIGCONT).expect("sending SIGCONT");
+    }
+
     /// SIGTERM, then the exit status (it must exit within `timeout`).
     pub async fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
         kill(self.pid(), Signal::SIGTERM).expect("sending SIGTERM");
