@@ -43,12 +43,7 @@ async fn login_returns_a_bearer_token_that_me_echoes() {
     assert_eq!(me["role"], "admin");
     assert_eq!(me["exp"], verified.exp);
 
-    let anonymous = gateway
-        .client
-        .get(gateway.url("/api/v1/auth/me"))
-        .send()
-        .await
-        .unwrap();
+    let anonymous = gateway.get("/api/v1/auth/me").await;
     let (status, challenge, _) = problem(anonymous).await;
     assert_eq!(status, 401);
     assert!(challenge.unwrap().starts_with("Bearer"));
@@ -116,7 +111,7 @@ async fn a_down_upstream_is_502_in_the_error_format() {
         "/api/v1/genres",
         "/api/v1/orders",
     ] {
-        let response = gateway.client.get(gateway.url(path)).send().await.unwrap();
+        let response = gateway.get(path).await;
         assert!(response.headers().contains_key("x-request-id"));
         let (status, _, body) = problem(response).await;
         assert_eq!(status, 502, "{path}");
@@ -134,12 +129,7 @@ async fn a_slow_upstream_is_504_after_the_timeout() {
     })
     .await;
     let started = Instant::now();
-    let response = gateway
-        .client
-        .get(gateway.url("/api/v1/customers/slow"))
-        .send()
-        .await
-        .unwrap();
+    let response = gateway.get("/api/v1/customers/slow").await;
     let (status, _, body) = problem(response).await;
     assert_eq!(status, 504);
     assert_eq!(body["error"], "gateway_timeout");
@@ -148,12 +138,7 @@ async fn a_slow_upstream_is_504_after_the_timeout() {
         "answered at the timeout, not when the upstream did"
     );
     // A quick request on the same route still works.
-    let quick = gateway
-        .client
-        .get(gateway.url("/api/v1/customers/echo"))
-        .send()
-        .await
-        .unwrap();
+    let quick = gateway.get("/api/v1/customers/echo").await;
     assert_eq!(quick.status(), 200);
 }
 
@@ -208,11 +193,8 @@ async fn large_bodies_stream_through_in_both_directions() {
     .await;
     let size = 3 * 1024 * 1024;
     let down = gateway
-        .client
-        .get(gateway.url(&format!("/api/v1/customers/big?n={size}")))
-        .send()
-        .await
-        .unwrap();
+        .get(&format!("/api/v1/customers/big?n={size}"))
+        .await;
     assert_eq!(down.status(), 200);
     assert_eq!(down.bytes().await.unwrap().len(), size);
 
@@ -240,12 +222,7 @@ async fn health_is_up_when_every_upstream_is_ready_and_503_naming_the_one_that_i
         ..GatewayOptions::nothing_up()
     })
     .await;
-    let response = all_up
-        .client
-        .get(all_up.url("/health"))
-        .send()
-        .await
-        .unwrap();
+    let response = all_up.get("/health").await;
     assert_eq!(response.status(), 200);
     let health: Value = response.json().await.unwrap();
     assert_eq!(health["status"], "UP", "{health}");
@@ -261,12 +238,7 @@ async fn health_is_up_when_every_upstream_is_ready_and_503_naming_the_one_that_i
         ..GatewayOptions::nothing_up()
     })
     .await;
-    let response = one_down
-        .client
-        .get(one_down.url("/health"))
-        .send()
-        .await
-        .unwrap();
+    let response = one_down.get("/health").await;
     assert_eq!(response.status(), 503);
     let health: Value = response.json().await.unwrap();
     assert_eq!(health["status"], "DOWN");
@@ -276,12 +248,7 @@ async fn health_is_up_when_every_upstream_is_ready_and_503_naming_the_one_that_i
 
     // The gateway's own probes stay separate and open.
     for path in ["/health/live", "/health/ready", "/metrics"] {
-        let response = one_down
-            .client
-            .get(one_down.url(path))
-            .send()
-            .await
-            .unwrap();
+        let response = one_down.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
     }
 }
@@ -289,12 +256,7 @@ async fn health_is_up_when_every_upstream_is_ready_and_503_naming_the_one_that_i
 #[tokio::test]
 async fn docs_links_every_services_swagger_ui() {
     let gateway = spawn_gateway(GatewayOptions::nothing_up()).await;
-    let response = gateway
-        .client
-        .get(gateway.url("/docs"))
-        .send()
-        .await
-        .unwrap();
+    let response = gateway.get("/docs").await;
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"]
         .to_str()
@@ -317,8 +279,7 @@ async fn docs_links_every_services_swagger_ui() {
 #[tokio::test]
 async fn the_console_is_served_at_the_root_with_its_assets() {
     let gateway = spawn_gateway(GatewayOptions::nothing_up()).await;
-    let get = |path: &'static str| gateway.client.get(gateway.url(path)).send();
-    let page = get("/").await.unwrap();
+    let page = gateway.get("/").await;
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"]
         .to_str()
@@ -334,7 +295,7 @@ async fn the_console_is_served_at_the_root_with_its_assets() {
     ] {
         assert!(html.contains(needle), "{needle}");
     }
-    let script = get("/console/console.js").await.unwrap();
+    let script = gateway.get("/console/console.js").await;
     assert!(script.headers()["content-type"]
         .to_str()
         .unwrap()
@@ -353,7 +314,7 @@ async fn the_console_is_served_at_the_root_with_its_assets() {
     ] {
         assert!(script.contains(endpoint), "{endpoint}");
     }
-    let style = get("/console/console.css").await.unwrap();
+    let style = gateway.get("/console/console.css").await;
     assert_eq!(style.status(), 200);
     assert!(style.headers()["content-type"]
         .to_str()
@@ -364,12 +325,7 @@ async fn the_console_is_served_at_the_root_with_its_assets() {
 #[tokio::test]
 async fn an_unknown_path_is_a_json_404() {
     let gateway = spawn_gateway(GatewayOptions::nothing_up()).await;
-    let response = gateway
-        .client
-        .get(gateway.url("/api/v1/nothing-here"))
-        .send()
-        .await
-        .unwrap();
+    let response = gateway.get("/api/v1/nothing-here").await;
     let (status, _, body) = problem(response).await;
     assert_eq!(status, 404);
     assert_eq!(body["error"], "not_found");

@@ -157,6 +157,11 @@ impl TestGateway {
         format!("{}{path}", self.base)
     }
 
+    /// A plain GET, without a token.
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> Response {
         self.client
             .post(self.url("/api/v1/auth/login"))
