@@ -35,7 +35,7 @@
 # Environment (defaults in brackets):
 #   BENCH_STAGES ["api relay replicator e2e"] (a subset runs faster while tuning one stage)
 #   BENCH_RUNTIME_DIR [.runtime/bench]   BENCH_OUTBOX_EVENTS [100000; quick 5000]
-#   BENCH_PG_PORT [26432]  BENCH_KAFKA_PORT [30092]  BENCH_MONGO_PORT [29017]
+#   BENCH_PG_PORT [26432]  BENCH_KAFKA_PORT [30092] (controller 30192)  BENCH_MONGO_PORT [29017]
 #   BENCH_API_PORT [26001]  BENCH_RELAY_PORT [26005]  BENCH_REPLICATOR_PORT [26006]
 #   BENCH_CONCURRENCY ["1 16 64"]  BENCH_API_SECS [20; quick 5] (per level, API and pgbench)
 #   BENCH_RELAY_RATE [1000] BENCH_RELAY_SECS [20; quick 5] (steady-rate relay latency)
@@ -130,7 +130,7 @@ stop_bench_infra() {
     local s
     for s in "${services[@]}"; do stop_pidfile "$pids/$s.pid" 20; done
     stop_pidfile "$pids/secantusd.pid" 20
-    stop_pidfile "$pids/tansu.pid" 20
+    stop_kafka "$pids"
     if [[ -f $pg_data/PG_VERSION ]]; then stop_postgres "$pg_data"; fi
 }
 
@@ -277,7 +277,7 @@ ensure_command wrk
 ensure_postgres_binaries
 psql=$(pg_tool psql)
 pgbench=$(pg_tool pgbench)
-ensure_tansu
+ensure_kafka
 ensure_secantus
 log "cargo build --release -p customer-api -p outbox-relay -p replicator -p bench"
 (cd "$repo" && cargo build --release -p customer-api -p outbox-relay -p replicator -p bench >&2) ||
@@ -298,8 +298,8 @@ log "== PostgreSQL on 127.0.0.1:$pg_port ($pg_opts)"
 # shellcheck disable=SC2086 # the options are words
 start_postgres "$pg_data" "$pg_port" "$logs/postgres.log" $pg_opts
 create_database "$pg_url" customers
-log "== Tansu (Kafka API) on $kafka"
-start_tansu "$runtime/kafka" "$kafka_port" "$logs/tansu.log" "$pids/tansu.pid"
+log "== Apache Kafka $KAFKA_VERSION on $kafka"
+start_kafka "$runtime/kafka" 1 "$kafka_port" "${BENCH_KAFKA_CONTROLLER_PORT:-30192}" "$logs" "$pids"
 log "== SecantusDB (MongoDB API) on 127.0.0.1:$mongo_port"
 start_mongo "$runtime/mongo" "$mongo_port" "$logs/secantusd.log" "$pids/secantusd.pid"
 
@@ -579,7 +579,7 @@ current_stage="peak RSS"
 vmhwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || true; }
 rss="{}"
 add_rss() { rss=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d[sys.argv[2]]=int(sys.argv[3]) if sys.argv[3] else None; print(json.dumps(d))' "$rss" "$1" "$2"); }
-for s in "${services[@]}" tansu secantusd; do
+for s in "${services[@]}" kafka-1 secantusd; do
     pid=$(pidfile_pid "$pids/$s.pid" || true)
     add_rss "$s" "$([[ -n $pid ]] && vmhwm "$pid")"
 done

@@ -2,26 +2,30 @@
 # Watch a topic, one event value per line, with kafka-console-consumer's flags:
 #   scripts/console-consumer.sh --bootstrap-server 127.0.0.1:9092 --topic customers \
 #       --from-beginning [--group G] [--max-messages N] [--timeout-ms MS] [--property print.key=true]
-# Uses Apache Kafka's own kafka-console-consumer when one is installed (or the Kafka container
-# of docker mode is up), otherwise the project's rdkafka-based console-consumer binary.
+# JSON topics go through Apache Kafka's own console consumer (scripts/kafka-console-consumer.sh,
+# or the Kafka container's when docker mode is up). Avro topics, asked for with
+# `--property schema.registry.url=http://127.0.0.1:8081`, go through the project's
+# console-consumer binary, which decodes Confluent-framed Avro with the registry's schema.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-for real in kafka-console-consumer kafka-console-consumer.sh; do
-  if command -v "$real" >/dev/null 2>&1; then
-    exec "$real" "$@"
-  fi
+avro=false
+for arg in "$@"; do
+  case $arg in schema.registry.url=*) avro=true ;; esac
 done
 
-compose="$repo/docker-compose.kafka.yml"
-if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 \
-  && [ -n "$(docker compose -f "$compose" ps -q kafka 2>/dev/null)" ]; then
-  # Inside the container the broker is kafka:9092, whatever the host-side address was.
-  args=()
-  while [ $# -gt 0 ]; do
-    if [ "$1" = "--bootstrap-server" ]; then args+=("$1" "kafka:9092"); shift 2; else args+=("$1"); shift; fi
-  done
-  exec docker compose -f "$compose" exec -T kafka /opt/kafka/bin/kafka-console-consumer.sh "${args[@]}"
+if ! $avro; then
+  compose="$repo/docker-compose.kafka.yml"
+  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 \
+    && [ -n "$(docker compose -f "$compose" ps -q kafka 2>/dev/null)" ]; then
+    # Inside the container the broker is kafka:9092, whatever the host-side address was.
+    args=()
+    while [ $# -gt 0 ]; do
+      if [ "$1" = "--bootstrap-server" ]; then args+=("$1" "kafka:9092"); shift 2; else args+=("$1"); shift; fi
+    done
+    exec docker compose -f "$compose" exec -T kafka /opt/kafka/bin/kafka-console-consumer.sh "${args[@]}"
+  fi
+  exec "$repo/scripts/kafka-console-consumer.sh" "$@"
 fi
 
 profile="${CONSOLE_CONSUMER_PROFILE:-release}"

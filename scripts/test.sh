@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/test.sh: THE test command. Starts a throw-away PostgreSQL, Tansu (Kafka API),
+# scripts/test.sh: THE test command. Starts a throw-away PostgreSQL, Apache Kafka (KRaft),
 # SecantusDB (MongoDB API) and maildev (SMTP mail catcher) on their own ports and data
 # directory, runs `cargo test --workspace --all-targets --no-fail-fast` against them (one
 # failing test binary does not hide the others) and stops them again, whatever happens. Extra
@@ -8,14 +8,16 @@
 #   scripts/test.sh -p outbox-relay -- --nocapture
 #
 # Environment: TEST_RUNTIME_DIR (default .runtime/test, wiped at start), TEST_PG_PORT (25432),
-# TEST_KAFKA_PORT (29092), TEST_MONGO_PORT (28017), TEST_SMTP_PORT (21025), TEST_MAIL_WEB_PORT
+# KAFKA_BROKERS (1; 3 runs every test against a three-node cluster on TEST_KAFKA_PORT and the
+# two ports above it), TEST_KAFKA_PORT (29092; its controllers on TEST_KAFKA_CONTROLLER_PORT,
+# 29192 and up), TEST_MONGO_PORT (28017), TEST_SMTP_PORT (21025), TEST_MAIL_WEB_PORT
 # (21080); the defaults lie outside Linux's ephemeral port range (32768-60999), so an outgoing
 # connection never holds them. It never touches a running platform (setup/startup.sh).
 #
 # The tests get: TEST_DATABASE_URL (admin URL; tests create their own databases),
 # TEST_KAFKA_BOOTSTRAP, TEST_MONGODB_URI (mongodb://127.0.0.1:PORT/?directConnection=true),
-# TEST_SMTP_PORT and TEST_MAIL_API (maildev's HTTP API, http://127.0.0.1:PORT), TANSU_BIN,
-# SECANTUSD_BIN and MAILDEV_BIN (to start servers of their own), CHROMIUM_BIN and
+# TEST_SMTP_PORT and TEST_MAIL_API (maildev's HTTP API, http://127.0.0.1:PORT), KAFKA_LIBS (the
+# Kafka jars, for tests that run private clusters), SECANTUSD_BIN and MAILDEV_BIN (to start servers of their own), CHROMIUM_BIN and
 # PLAYWRIGHT_NODE_PATH (the browser test; empty when they could not be installed) and
 # TEST_RUNTIME_DIR.
 set -euo pipefail
@@ -27,11 +29,12 @@ source "$repo/setup/lib.sh"
 runtime=$(abspath "${TEST_RUNTIME_DIR:-$repo/.runtime/test}")
 pg_port=${TEST_PG_PORT:-25432}
 kafka_port=${TEST_KAFKA_PORT:-29092}
+kafka_controller_port=${TEST_KAFKA_CONTROLLER_PORT:-29192}
+kafka_brokers=${KAFKA_BROKERS:-1}
 mongo_port=${TEST_MONGO_PORT:-28017}
 smtp_port=${TEST_SMTP_PORT:-21025}
 mail_web_port=${TEST_MAIL_WEB_PORT:-21080}
 pg_data=$runtime/pg/data
-tansu_pidfile=$runtime/pids/tansu.pid
 mongo_pidfile=$runtime/pids/secantusd.pid
 maildev_pidfile=$runtime/pids/maildev.pid
 
@@ -43,7 +46,7 @@ esac
 stop_test_infra() {
     stop_pidfile "$maildev_pidfile" 20
     stop_pidfile "$mongo_pidfile" 20
-    stop_pidfile "$tansu_pidfile" 20
+    stop_kafka "$runtime/pids"
     if [[ -f $pg_data/PG_VERSION ]]; then stop_postgres "$pg_data"; fi
 }
 
@@ -61,7 +64,7 @@ log "== tools"
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (rustup) first"
 ensure_command curl
 ensure_postgres_binaries
-ensure_tansu
+ensure_kafka
 ensure_secantus
 ensure_maildev
 # Chromium and playwright-core for the gateway's browser test. When they cannot be installed,
@@ -87,8 +90,9 @@ log "== PostgreSQL on 127.0.0.1:$pg_port"
 start_postgres "$pg_data" "$pg_port" "$runtime/logs/postgres.log" \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400
 
-log "== Tansu (Kafka API) on 127.0.0.1:$kafka_port"
-start_tansu "$runtime/kafka" "$kafka_port" "$runtime/logs/tansu.log" "$tansu_pidfile"
+bootstrap=$(kafka_bootstrap "$kafka_port" "$kafka_brokers")
+log "== Apache Kafka $KAFKA_VERSION, $kafka_brokers node(s): $bootstrap"
+start_kafka "$runtime/kafka" "$kafka_brokers" "$kafka_port" "$kafka_controller_port" "$runtime/logs" "$runtime/pids"
 
 log "== SecantusDB (MongoDB API) on 127.0.0.1:$mongo_port"
 start_mongo "$runtime/mongo" "$mongo_port" "$runtime/logs/secantusd.log" "$mongo_pidfile"
@@ -97,15 +101,15 @@ log "== maildev (SMTP mail catcher) on 127.0.0.1:$smtp_port, HTTP API on 127.0.0
 start_maildev "$smtp_port" "$mail_web_port" "$runtime/logs/maildev.log" "$maildev_pidfile" "$runtime/mail"
 
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
-export TEST_KAFKA_BOOTSTRAP="127.0.0.1:$kafka_port"
+export TEST_KAFKA_BOOTSTRAP=$bootstrap
 export TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
 export TEST_SMTP_PORT=$smtp_port
 export TEST_MAIL_API="http://127.0.0.1:$mail_web_port"
-export TANSU_BIN SECANTUSD_BIN MAILDEV_BIN
+export KAFKA_LIBS SECANTUSD_BIN MAILDEV_BIN
 export CHROMIUM_BIN=${CHROMIUM_BIN:-} PLAYWRIGHT_NODE_PATH=${PLAYWRIGHT_NODE_PATH:-}
 export TEST_RUNTIME_DIR=$runtime
 for var in TEST_DATABASE_URL TEST_KAFKA_BOOTSTRAP TEST_MONGODB_URI TEST_SMTP_PORT TEST_MAIL_API \
-    TANSU_BIN SECANTUSD_BIN MAILDEV_BIN CHROMIUM_BIN PLAYWRIGHT_NODE_PATH TEST_RUNTIME_DIR; do
+    KAFKA_LIBS SECANTUSD_BIN MAILDEV_BIN CHROMIUM_BIN PLAYWRIGHT_NODE_PATH TEST_RUNTIME_DIR; do
     log "$var=${!var}"
 done
 

@@ -2,7 +2,7 @@
 //! way a user would: real PostgreSQL, a real Kafka-protocol broker, real processes.
 //!
 //! `scripts/test.sh` starts the shared infrastructure on its own ports and exports where it is
-//! (`TEST_DATABASE_URL`, `TEST_KAFKA_BOOTSTRAP`, `TANSU_BIN`, `TEST_RUNTIME_DIR`). Each test then
+//! (`TEST_DATABASE_URL`, `TEST_KAFKA_BOOTSTRAP`, `KAFKA_LIBS`, `TEST_RUNTIME_DIR`). Each test then
 //! takes its own database and topic prefix, so tests run in parallel without seeing each other.
 
 pub mod broker;

@@ -40,6 +40,10 @@ impl LocalServer {
         server
     }
 
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

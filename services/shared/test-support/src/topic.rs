@@ -76,8 +76,6 @@ pub async fn read_raw_until(
         .set("bootstrap.servers", bootstrap)
         .set("group.id", crate::unique("test-reader"))
         .set("enable.auto.commit", "false")
-        // Tansu holds each fetch this long even when records are ready.
-        .set("fetch.wait.max.ms", "50")
         .create()
         .expect("creating a test consumer");
     let mut partitions = TopicPartitionList::new();
@@ -209,4 +207,16 @@ pub async fn produce_events(bootstrap: &str, topic: &str, events: &[ChangeEvent]
         })
         .collect();
     produce(bootstrap, topic, &records).await
+}
+
+/// The versions of aggregate `key` in topic order, each counted at its first occurrence: an
+/// at-least-once re-send of a version already seen is dropped, so per-key order holds exactly
+/// when this is `1, 2, 3, ...`.
+pub fn first_occurrences(records: &[Record], key: &str) -> Vec<i64> {
+    let mut seen = std::collections::HashSet::new();
+    records
+        .iter()
+        .filter(|r| r.key == key && seen.insert(r.event.version))
+        .map(|r| r.event.version)
+        .collect()
 }
