@@ -16,14 +16,19 @@ done
 
 if ! $avro; then
   compose="$repo/docker-compose.kafka.yml"
+  # The compose file requires its secrets to parse; `ps` and `exec` need none of their values.
+  secrets=(--env-file "$repo/.runtime/docker/secrets.env")
+  [ -f "$repo/.runtime/docker/secrets.env" ] || secrets=()
+  export JWT_SECRET="${JWT_SECRET:-unused}" ADMIN_PASSWORD="${ADMIN_PASSWORD:-unused}" \
+    POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-unused}"
   if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 \
-    && [ -n "$(docker compose -f "$compose" ps -q kafka 2>/dev/null)" ]; then
+    && [ -n "$(docker compose "${secrets[@]}" -f "$compose" ps -q kafka 2>/dev/null)" ]; then
     # Inside the container the broker is kafka:9092, whatever the host-side address was.
     args=()
     while [ $# -gt 0 ]; do
       if [ "$1" = "--bootstrap-server" ]; then args+=("$1" "kafka:9092"); shift 2; else args+=("$1"); shift; fi
     done
-    exec docker compose -f "$compose" exec -T kafka /opt/kafka/bin/kafka-console-consumer.sh "${args[@]}"
+    exec docker compose "${secrets[@]}" -f "$compose" exec -T kafka /opt/kafka/bin/kafka-console-consumer.sh "${args[@]}"
   fi
   exec "$repo/scripts/kafka-console-consumer.sh" "$@"
 fi

@@ -40,14 +40,14 @@ stop_native() {
     log "== native: stopping the platform in $runtime"
     # Services first (they drain and commit on SIGTERM; whatever startup started has a pid
     # file), then the mail catcher, MongoDB, the broker, and the database last.
-    local pidfile infra=" maildev.pid secantusd.pid tansu.pid "
+    local pidfile infra=" maildev.pid secantusd.pid "
     for pidfile in "$runtime"/pids/*.pid; do
-        [[ -e $pidfile && $infra != *" ${pidfile##*/} "* ]] || continue
+        [[ -e $pidfile && $infra != *" ${pidfile##*/} "* && ${pidfile##*/} != kafka-* ]] || continue
         stop_pidfile "$pidfile" 30
     done
     stop_pidfile "$runtime/pids/maildev.pid" 20
     stop_pidfile "$runtime/pids/secantusd.pid" 30
-    stop_pidfile "$runtime/pids/tansu.pid" 30
+    stop_kafka "$runtime/pids"
     if [[ -f $runtime/pg/data/PG_VERSION ]]; then stop_postgres "$runtime/pg/data"; fi
     if $purge; then
         log "purging $runtime"
@@ -62,6 +62,10 @@ stop_docker() {
         log "docker: no Docker engine answers; nothing to stop"
         return 0
     fi
+    # Compose interpolates the whole file, so its required secrets must be set even for `down`,
+    # which uses none of them: placeholders where the environment has none.
+    export JWT_SECRET=${JWT_SECRET:-unused-by-down} ADMIN_PASSWORD=${ADMIN_PASSWORD:-unused-by-down} \
+        POSTGRES_PASSWORD=${POSTGRES_PASSWORD:-unused-by-down}
     if $purge; then
         log "== docker: docker compose -f docker-compose.kafka.yml down -v"
         compose "$repo" down -v --remove-orphans

@@ -3,16 +3,26 @@
 # is left alone.
 #
 #   setup/startup.sh            docker mode when a Docker engine answers, else native
-#   setup/startup.sh --native   PostgreSQL + Tansu + SecantusDB + maildev + the services as
+#   setup/startup.sh --native   PostgreSQL + Apache Kafka + SecantusDB + maildev + the services as
 #                               local processes
-#   setup/startup.sh --docker   docker compose -f docker-compose.kafka.yml (real Apache Kafka, ...)
+#   setup/startup.sh --docker   docker compose -f docker-compose.kafka.yml (real Apache Kafka, ...);
+#                               JWT_SECRET, ADMIN_PASSWORD and POSTGRES_PASSWORD from the
+#                               environment, else generated once and kept in
+#                               .runtime/docker/secrets.env; only the gateway (8080), Mailpit's
+#                               UI (8025), Kafka (9092) and the schema registry (8081) are
+#                               published, on 127.0.0.1
 #
 # Native mode environment (all optional):
 #   PLATFORM_MODE          docker | native (instead of a flag)
 #   PLATFORM_RUNTIME_DIR   data, logs and pid files (default .runtime/platform)
 #   DATABASE_URL           an existing PostgreSQL server to use; else a project-local cluster
 #   PLATFORM_PG_PORT       port of the project-local cluster (default 5433)
-#   KAFKA_PORT             Tansu's port (default 9092)
+#   KAFKA_BROKERS          Kafka nodes: 1 (default) or 3 (a KRaft quorum of three; topics with
+#                          replication factor 3 and min.insync.replicas=2)
+#   KAFKA_PORT             the first Kafka node's port (default 9092; with three nodes also
+#                          9093 and 9094)
+#   KAFKA_CONTROLLER_PORT  the first node's controller port (default 9192)
+#   KAFKA_HEAP_OPTS        each Kafka node's heap (default -Xms256m -Xmx512m)
 #   MONGO_PORT             SecantusDB's port (MongoDB API, default 27017)
 #   SMTP_PORT              maildev's SMTP port (default 1025)
 #   MAIL_WEB_PORT          maildev's web UI and API port (default 1080)
@@ -51,38 +61,96 @@ for arg in "$@"; do
 done
 mode=$(platform_mode "$flag")
 
+# random_token BYTES: BYTES random bytes as unpadded base64url (safe in a URL, an env file and
+# SQL).
+random_token() { head -c "$1" /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+# docker_secrets FILE: sets and exports JWT_SECRET, ADMIN_PASSWORD and POSTGRES_PASSWORD, which
+# the compose file requires. The environment wins; else the value kept in FILE; else a random
+# one, generated now and appended to FILE (KEY=value lines, readable by `docker compose
+# --env-file`). FILE and its directory are private to the user: they hold passwords.
+docker_secrets() {
+    local file=$1 dir line key value
+    dir=$(dirname "$file")
+    (umask 077 && mkdir -p "$dir" && touch "$file")
+    chmod 700 "$dir"
+    chmod 600 "$file"
+    while IFS= read -r line || [[ -n $line ]]; do
+        key=${line%%=*} value=${line#*=}
+        case $key in
+        JWT_SECRET | ADMIN_PASSWORD | POSTGRES_PASSWORD)
+            if [[ -z ${!key:-} && -n $value ]]; then printf -v "$key" '%s' "$value"; fi
+            ;;
+        esac
+    done <"$file"
+    for key in JWT_SECRET ADMIN_PASSWORD POSTGRES_PASSWORD; do
+        [[ -z ${!key:-} ]] || continue
+        case $key in
+        JWT_SECRET) value=$(head -c 32 /dev/urandom | base64 -w0) ;; # as native mode makes it
+        *) value=$(random_token 18) ;;
+        esac
+        log "generating $key (kept in $file)"
+        printf '%s=%s\n' "$key" "$value" >>"$file"
+        printf -v "$key" '%s' "$value"
+    done
+    export JWT_SECRET ADMIN_PASSWORD POSTGRES_PASSWORD
+}
+
 start_docker() {
     docker_available || die "docker mode needs a running Docker engine (\`docker info\` fails); use --native"
+    local secrets=$repo/.runtime/docker/secrets.env admin_from
+    # Before docker_secrets fills it in: where the admin password comes from, for the summary.
+    if [[ -n ${ADMIN_PASSWORD:-} ]]; then
+        admin_from="the ADMIN_PASSWORD set in your environment"
+    else
+        admin_from="ADMIN_PASSWORD in .runtime/docker/secrets.env"
+    fi
+    log "== docker mode: secrets from the environment or $secrets"
+    docker_secrets "$secrets"
+
+    # POSTGRES_PASSWORD only applies when the volume is first initialised: a volume from an
+    # earlier start (or an earlier password) would refuse the services. So PostgreSQL starts
+    # first and its postgres role gets the current password, over the container's local socket
+    # (trusted by the image, no password needed); stdin keeps it out of the process list.
+    log "== docker mode: PostgreSQL first, to set the postgres role's password"
+    compose "$repo" up -d --wait postgres
+    printf "ALTER ROLE postgres PASSWORD '%s';\n" "${POSTGRES_PASSWORD//"'"/"''"}" |
+        compose "$repo" exec -T postgres psql -X -q -v ON_ERROR_STOP=1 -U postgres -d postgres ||
+        die "setting the postgres role's password failed"
+
     log "== docker mode: docker compose -f docker-compose.kafka.yml up -d --build"
     compose "$repo" up -d --build
     ensure_command curl
-    local port
-    for port in 8001 8002 8003 8004 8005 8015 8025 8035 8006 8007 8080; do
-        wait_for_http "http://127.0.0.1:$port/health/ready" 300
-    done
-    cat <<EOF
+    # Only the gateway is published: its own readiness, then /health, which needs every API
+    # behind it. The other services' health: `docker compose ps` (their compose health checks).
+    wait_for_http "http://127.0.0.1:8080/health/ready" 300
+    wait_for_http "http://127.0.0.1:8080/health" 300
+    local dc="docker compose -f docker-compose.kafka.yml --env-file .runtime/docker/secrets.env"
+    cat <<EOS
 
-Platform is up (docker mode, real Apache Kafka).
-  Gateway (console)   http://127.0.0.1:8080/   (login: ${ADMIN_USER:-admin} / ${ADMIN_PASSWORD:-change-me-now})
-  Movie / Order API   http://127.0.0.1:8002/api/v1/movies, http://127.0.0.1:8003/api/v1/orders
-  Order executions    http://127.0.0.1:8004/metrics/orders
-  Customer API        http://127.0.0.1:8001/api/v1/customers
-  Swagger UI          http://127.0.0.1:8001/api/v1/customers/docs
-  Relay metrics       http://127.0.0.1:8005/metrics
-  Replicator metrics  http://127.0.0.1:8006/metrics
-  Notifier metrics    http://127.0.0.1:8007/metrics
-  Kafka bootstrap     localhost:9092 (inside the compose network: kafka:9092)
-  PostgreSQL          postgres://postgres:postgres@127.0.0.1:5433/customers
-  MongoDB             mongodb://127.0.0.1:27017/?directConnection=true
-  Schema registry     http://127.0.0.1:8081
-  Mailpit (mail UI)   http://127.0.0.1:8025 (SMTP 127.0.0.1:1025; API http://127.0.0.1:8025/api/v1/messages)
-  Logs                docker compose -f docker-compose.kafka.yml logs -f
+Platform is up (docker mode, Apache Kafka 4.4.0 in KRaft mode).
+Published on 127.0.0.1 only:
+  Gateway (console)   http://127.0.0.1:8080/          (docs: /docs, health: /health)
+  APIs                http://127.0.0.1:8080/api/v1/customers, /api/v1/movies, /api/v1/casts,
+                      /api/v1/orders (through the gateway; Swagger UIs linked from /docs)
+  Login               ${ADMIN_USER:-admin} / $admin_from
+                      (used when the gateway created its first admin; an admin made earlier
+                      keeps its password)
+  Kafka bootstrap     127.0.0.1:9092 (inside the compose network: kafka:9092)
+  Schema registry     http://127.0.0.1:8081/subjects
+  Mailpit (mail UI)   http://127.0.0.1:8025 (API http://127.0.0.1:8025/api/v1/messages)
+The APIs' own ports, the relays, replicator, notifier, order-processor, PostgreSQL, MongoDB and
+SMTP are on the compose network only (compose reads the secrets, so pass the env file):
+  Status and health   $dc ps
+  Logs                $dc logs -f
+  PostgreSQL shell    $dc exec postgres psql -U postgres customers
 
 Watch the customer events:
-  docker compose -f docker-compose.kafka.yml exec kafka /opt/kafka/bin/kafka-console-consumer.sh --bootstrap-server kafka:9092 --topic customers --from-beginning
+  $dc exec kafka /opt/kafka/bin/kafka-console-consumer.sh --bootstrap-server kafka:9092 --topic customers --from-beginning
+  (or from the host: scripts/kafka-console-consumer.sh --bootstrap-server 127.0.0.1:9092 --topic customers --from-beginning)
 
 Stop with: setup/shutdown.sh --docker   (add --purge to delete the volumes)
-EOF
+EOS
 }
 
 # warn_if_stale NAME PIDFILE: a rerun keeps running services; say so when the binary they run
@@ -110,12 +178,14 @@ launch() {
 }
 
 start_native() {
-    local runtime pg_port kafka_port mongo_port smtp_port mail_web_port mongo_db
+    local runtime pg_port kafka_port kafka_controller_port kafka_brokers mongo_port smtp_port mail_web_port mongo_db
     local api_addr movie_addr order_addr processor_addr relay_addr replicator_addr notifier_addr
     local registry_addr gateway_addr logs pids
     runtime=$(abspath "${PLATFORM_RUNTIME_DIR:-$repo/.runtime/platform}")
     pg_port=${PLATFORM_PG_PORT:-5433}
     kafka_port=${KAFKA_PORT:-9092}
+    kafka_controller_port=${KAFKA_CONTROLLER_PORT:-9192}
+    kafka_brokers=${KAFKA_BROKERS:-1}
     mongo_port=${MONGO_PORT:-27017}
     smtp_port=${SMTP_PORT:-1025}
     mail_web_port=${MAIL_WEB_PORT:-1080}
@@ -138,7 +208,7 @@ start_native() {
     log "== tools"
     command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain (rustup) first"
     ensure_command curl
-    ensure_tansu
+    ensure_kafka
     ensure_secantus
     ensure_maildev
 
@@ -179,9 +249,11 @@ start_native() {
     fi
     export JWT_SECRET
 
-    log "== Tansu (Kafka API) on 127.0.0.1:$kafka_port"
-    start_tansu "$runtime/kafka" "$kafka_port" "$logs/tansu.log" "$pids/tansu.pid"
-    export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$kafka_port"
+    KAFKA_BOOTSTRAP_SERVERS=$(kafka_bootstrap "$kafka_port" "$kafka_brokers")
+    export KAFKA_BOOTSTRAP_SERVERS
+    log "== Apache Kafka $KAFKA_VERSION (KRaft, $kafka_brokers node(s)) on $KAFKA_BOOTSTRAP_SERVERS"
+    start_kafka "$runtime/kafka" "$kafka_brokers" "$kafka_port" "$kafka_controller_port" "$logs" "$pids"
+    kafka_create_topics "$KAFKA_BOOTSTRAP_SERVERS" "$kafka_brokers" customers movies casts orders order-executions
 
     log "== SecantusDB (MongoDB API) on 127.0.0.1:$mongo_port"
     start_mongo "$runtime/mongo" "$mongo_port" "$logs/secantusd.log" "$pids/secantusd.pid"
@@ -275,7 +347,7 @@ Platform is up (native mode).
   Relay metrics       http://$relay_addr/metrics (relays of movies, orders, executions: ports +10, +20, +30)
   Replicator metrics  http://$replicator_addr/metrics
   Notifier metrics    http://$notifier_addr/metrics
-  Kafka bootstrap     $KAFKA_BOOTSTRAP_SERVERS (Tansu)
+  Kafka bootstrap     $KAFKA_BOOTSTRAP_SERVERS (Apache Kafka $KAFKA_VERSION, $kafka_brokers node(s))
   PostgreSQL          $server_url (databases customers, movies, orders, order_processor,
                       notifier, schema_registry)
   MongoDB             $mongo_uri (database $mongo_db; SecantusDB)
@@ -284,8 +356,10 @@ Platform is up (native mode).
   Logs                $logs
   Settings            $runtime/platform.env
 
-Watch the events (topics customers, movies, casts, orders, order-executions):
-  scripts/console-consumer.sh --bootstrap-server $KAFKA_BOOTSTRAP_SERVERS --topic customers --from-beginning
+Watch the events (topics customers, movies, casts, orders, order-executions) with Kafka's tools:
+  scripts/kafka-console-consumer.sh --bootstrap-server $KAFKA_BOOTSTRAP_SERVERS --topic customers --from-beginning --property print.key=true
+  scripts/kafka-consumer-groups.sh --bootstrap-server $KAFKA_BOOTSTRAP_SERVERS --describe --all-groups   (lag)
+  scripts/kafka-topics.sh --bootstrap-server $KAFKA_BOOTSTRAP_SERVERS --describe
 
 Rebuild the MongoDB read model from offset 0 into a fresh database:
   MONGODB_URI='$mongo_uri' KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS scripts/resync-replica.sh
