@@ -17,7 +17,8 @@
 # The tests get: TEST_DATABASE_URL (admin URL; tests create their own databases),
 # TEST_KAFKA_BOOTSTRAP, TEST_MONGODB_URI (mongodb://127.0.0.1:PORT/?directConnection=true),
 # TEST_SMTP_PORT and TEST_MAIL_API (maildev's HTTP API, http://127.0.0.1:PORT), KAFKA_LIBS (the
-# Kafka jars, for tests that run private clusters), SECANTUSD_BIN and MAILDEV_BIN (to start servers of their own), CHROMIUM_BIN and
+# Kafka jars, for tests that run private clusters), SECANTUSD_BIN and MAILDEV_BIN (to start
+# servers of their own), CHROMIUM_BIN and
 # PLAYWRIGHT_NODE_PATH (the browser test; empty when they could not be installed) and
 # TEST_RUNTIME_DIR.
 set -euo pipefail
@@ -66,6 +67,13 @@ ensure_command curl
 ensure_postgres_binaries
 ensure_kafka
 ensure_secantus
+log "== docker-compose.kafka.yml (scripts/check-compose.py: published ports, secrets, Kafka version)"
+venv_bin=$(dirname "$SECANTUSD_BIN")
+if ! "$venv_bin/python" -c 'import yaml' 2>/dev/null; then
+    log "installing PyYAML into the project venv for the compose check"
+    "$venv_bin/pip" install --quiet --disable-pip-version-check pyyaml >&2 || die "pip install pyyaml failed"
+fi
+"$venv_bin/python" "$repo/scripts/check-compose.py" "$KAFKA_VERSION" >&2
 ensure_maildev
 # Chromium and playwright-core for the gateway's browser test. When they cannot be installed,
 # the run goes on and that one test fails, saying what is missing.

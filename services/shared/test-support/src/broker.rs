@@ -84,10 +84,13 @@ impl Broker {
             );
             let mut argv = argv.lines().map(str::to_owned);
             let program = argv.next().expect("a command line").into();
+            // All nodes first: a node listens for clients only once a quorum of controllers runs.
             let server =
-                LocalServer::start("kafka", program, argv.collect(), &node_dir, port + id - 1)
-                    .await;
+                LocalServer::spawn("kafka", program, argv.collect(), &node_dir, port + id - 1);
             started.push(server);
+        }
+        for node in &started {
+            node.wait_until_listening().await;
         }
         let broker = Self {
             port,

@@ -28,6 +28,20 @@ impl LocalServer {
         dir: &Path,
         ready_port: u16,
     ) -> Self {
+        let server = Self::spawn(name, program, args, dir, ready_port);
+        server.wait_until_listening().await;
+        server
+    }
+
+    /// Starts the server without waiting for it: for a cluster whose nodes only listen once a
+    /// quorum of them runs.
+    pub fn spawn(
+        name: &'static str,
+        program: PathBuf,
+        args: Vec<String>,
+        dir: &Path,
+        ready_port: u16,
+    ) -> Self {
         let mut server = Self {
             name,
             program,
@@ -36,7 +50,7 @@ impl LocalServer {
             ready_port,
             child: None,
         };
-        server.resume().await;
+        server.start_process();
         server
     }
 
@@ -50,6 +64,11 @@ impl LocalServer {
 
     /// (Re)starts the server with the same port and data.
     pub async fn resume(&mut self) {
+        self.start_process();
+        self.wait_until_listening().await;
+    }
+
+    fn start_process(&mut self) {
         assert!(self.child.is_none(), "{} is already running", self.name);
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -65,6 +84,10 @@ impl LocalServer {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {} ({}): {e}", self.name, self.program.display()));
         self.child = Some(child);
+    }
+
+    /// Waits until the server's port accepts connections.
+    pub async fn wait_until_listening(&self) {
         let addr = format!("127.0.0.1:{}", self.ready_port);
         crate::eventually(
             &format!("{} to accept connections on {addr}", self.name),
