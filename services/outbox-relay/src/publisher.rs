@@ -3,9 +3,12 @@
 //!
 //! The whole batch is handed to librdkafka before any acknowledgement is awaited, so a batch
 //! costs about one broker round trip, and the relay may enqueue later batches while an earlier
-//! one is in flight. The idempotent producer keeps the batch in order within
-//! the partition even when it retries internally; the caller marks only the acknowledged
-//! prefix, so a partial failure is retried from the first unacknowledged event.
+//! one is in flight. The producer (`KafkaArgs::ordered_producer`) keeps everything in order
+//! within the partition even when it retries internally, and never lets a later message through
+//! after an earlier one failed: the broker holds a prefix of what was sent. The caller marks
+//! only the acknowledged prefix, so a partial failure is retried from the first unacknowledged
+//! event, and after any failure it replaces the producer ([`Publisher::reset`]), which purges
+//! whatever later batches were still queued.
 
 use chrono::Utc;
 use codec::EventEncoder;
@@ -46,7 +49,7 @@ impl Publisher {
         delivery_timeout: Duration,
         linger: Duration,
     ) -> Result<Self, KafkaError> {
-        let producer = kafka.idempotent_producer(delivery_timeout, linger)?;
+        let producer = kafka.ordered_producer(linger)?;
         Ok(Self {
             kafka,
             producer,
@@ -64,12 +67,11 @@ impl Publisher {
         self
     }
 
-    /// After a failed batch: a fresh producer starts a new idempotence epoch instead of
-    /// carrying over whatever state the failure left behind.
+    /// After a failed batch: dropping the old producer purges every message it had not sent
+    /// yet (so no later batch can overtake the failed one), and a fresh producer starts a new
+    /// idempotence epoch instead of carrying over whatever state the failure left behind.
     pub fn reset(&mut self) -> Result<(), KafkaError> {
-        self.producer = self
-            .kafka
-            .idempotent_producer(self.delivery_timeout, self.linger)?;
+        self.producer = self.kafka.ordered_producer(self.linger)?;
         Ok(())
     }
 
@@ -109,11 +111,13 @@ impl Publisher {
     /// batches before it awaits this one's acknowledgements: the idempotent producer keeps
     /// everything enqueued in order within the partition.
     pub async fn send(&mut self, batch: Vec<PendingEvent>) -> InFlight {
+        let deadline = tokio::time::Instant::now() + self.delivery_timeout;
         if let Err(e) = self.ensure_topics(&batch).await {
             return InFlight {
                 deliveries: Vec::new(),
                 error: Some(e.to_string()),
                 batch,
+                deadline,
             };
         }
         let mut deliveries = Vec::with_capacity(batch.len());
@@ -156,6 +160,7 @@ impl Publisher {
             batch,
             deliveries,
             error,
+            deadline,
         }
     }
 }
@@ -167,6 +172,9 @@ pub struct InFlight {
     /// stopped at `error`.
     deliveries: Vec<DeliveryFuture>,
     error: Option<String>,
+    /// When waiting for the broker counts as a failure (`RELAY_DELIVERY_TIMEOUT_MS` after the
+    /// batch was handed over; librdkafka itself never expires a message, see `send`).
+    deadline: tokio::time::Instant,
 }
 
 impl InFlight {
@@ -174,12 +182,24 @@ impl InFlight {
         &self.batch
     }
 
-    /// Waits for every acknowledgement and reports the acknowledged prefix.
+    /// True when handing the batch over already failed: nothing after it may be sent.
+    pub fn failed_to_send(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// Waits (until the batch's deadline) for every acknowledgement and reports the
+    /// acknowledged prefix.
     pub async fn acknowledged(self) -> Published {
         let mut acked = 0;
         let mut error = None;
         for (delivery, event) in self.deliveries.into_iter().zip(&self.batch) {
-            let result: Result<OwnedDeliveryResult, _> = delivery.await;
+            let Ok(result) = tokio::time::timeout_at(self.deadline, delivery).await else {
+                error.get_or_insert_with(|| {
+                    format!("no acknowledgement of event {} in time", event.event_id)
+                });
+                break;
+            };
+            let result: Result<OwnedDeliveryResult, _> = result;
             match result {
                 Ok(Ok(_)) if error.is_none() => {
                     acked += 1;

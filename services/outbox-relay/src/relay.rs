@@ -13,6 +13,14 @@
 //! A lower id of *another* aggregate may commit after a higher one; it is simply picked up by
 //! the next read of unpublished rows, since the relay keeps no high-water mark.
 //!
+//! A failure never lets a later event overtake an earlier one. Once a batch cannot be handed
+//! to the producer, no later batch is (see `drain`); and the producer never lets a message
+//! through after an earlier one failed (`kafka::KafkaArgs::ordered_producer`: the gapless
+//! guarantee, and no message timeout inside librdkafka; the relay bounds the wait for
+//! acknowledgements itself and then replaces the producer, purging what it had not sent). So
+//! the broker holds a prefix of what was sent, and the retry starts at the oldest unpublished
+//! event.
+//!
 //! Delivery is at least once: a crash between the broker's acknowledgement and the
 //! `published_at` update republishes that batch, and consumers deduplicate by event id/version.
 
@@ -120,31 +128,16 @@ impl OutboxRelay {
         diesel::sql_query(format!("LISTEN {}", outbox::NOTIFY_CHANNEL))
             .execute(conn)
             .await?;
-        let mut last_prune: Option<Instant> = None;
-        let mut last_backlog_report: Option<Instant> = None;
+        let mut upkeep = Upkeep::default();
         loop {
             metrics::counter!("relay_drains_total").increment(1);
-            // Before the drain, so that the backlog shows while the broker is unreachable. At
-            // most once a second: the count walks every index entry that vacuum has not yet
-            // removed, tens of milliseconds after a large drain, and at 1 000 commits/s the
-            // relay wakes for nearly every one of them.
-            if last_backlog_report.is_none_or(|t| t.elapsed() >= BACKLOG_REPORT_INTERVAL) {
-                self.report_backlog(conn).await?;
-                last_backlog_report = Some(Instant::now());
-            }
+            // Before the drain too, so that the backlog shows while the broker is unreachable.
+            upkeep.run(c, conn).await?;
             // Shutdown is checked between batches only: a batch in flight finishes and is
             // marked, so nothing acknowledged is left unmarked.
-            self.drain(conn, publisher, shutdown).await?;
+            self.drain(conn, publisher, shutdown, &mut upkeep).await?;
             *failures = 0;
-            if last_prune.is_none_or(|t| t.elapsed() >= c.prune_interval) {
-                let cutoff =
-                    Utc::now() - chrono::Duration::from_std(c.retention).unwrap_or_default();
-                let pruned = outbox::prune_published(conn, cutoff).await?;
-                if pruned > 0 {
-                    tracing::info!(pruned, "pruned published outbox rows");
-                }
-                last_prune = Some(Instant::now());
-            }
+            upkeep.run(c, conn).await?;
             let mut notifications = std::pin::pin!(conn.notifications_stream());
             tokio::select! {
                 _ = shutdown.requested() => return Ok(()),
@@ -166,11 +159,17 @@ impl OutboxRelay {
     /// acknowledgements are awaited and marked, the next ones are already on their way, so
     /// the database round trips overlap the broker's. Batches are marked in the order they
     /// were sent, and a failure stops the drain at the oldest unacknowledged event.
+    ///
+    /// Once a batch could not even be handed over (its topic could not be created, an event
+    /// could not be encoded), no later batch is sent: it could carry a later version of an
+    /// aggregate whose earlier version is in the failed one. The batches before it are awaited
+    /// and marked, then the drain fails at it, and the caller replaces the producer.
     async fn drain(
         &self,
         conn: &mut AsyncPgConnection,
         publisher: &mut Publisher,
         shutdown: &Shutdown,
+        upkeep: &mut Upkeep,
     ) -> Result<(), RelayError> {
         let c = &self.config;
         let mut in_flight: VecDeque<InFlight> = VecDeque::new();
@@ -178,6 +177,7 @@ impl OutboxRelay {
         loop {
             while !caught_up
                 && in_flight.len() < usize::from(c.pipeline_depth)
+                && !in_flight.back().is_some_and(InFlight::failed_to_send)
                 && !shutdown.is_triggered()
             {
                 let sent: Vec<i64> = in_flight
@@ -204,17 +204,49 @@ impl OutboxRelay {
                 metrics::counter!("relay_publish_failures_total").increment(1);
                 return Err(RelayError::Publish(error));
             }
+            // A backlog of millions drains for minutes without leaving this loop: the gauges
+            // must still move and pruning must still happen.
+            upkeep.run(c, conn).await?;
         }
     }
+}
 
-    async fn report_backlog(&self, conn: &mut AsyncPgConnection) -> Result<(), RelayError> {
-        let backlog = outbox::backlog(conn).await?;
-        metrics::gauge!("relay_backlog_rows").set(backlog.rows as f64);
-        let age = backlog
-            .oldest
-            .map(|t| (Utc::now() - t).to_std().unwrap_or_default().as_secs_f64())
-            .unwrap_or(0.0);
-        metrics::gauge!("relay_oldest_unpublished_age_seconds").set(age);
+/// The relay's periodic chores, each at most at its own interval, wherever the relay is: the
+/// backlog gauges (at most once a second: the count walks every index entry vacuum has not yet
+/// removed, tens of milliseconds after a large drain, and at 1 000 commits/s the relay wakes
+/// for nearly every commit) and pruning of published rows (every `OUTBOX_PRUNE_INTERVAL_SECS`).
+#[derive(Default)]
+struct Upkeep {
+    last_backlog_report: Option<Instant>,
+    last_prune: Option<Instant>,
+}
+
+impl Upkeep {
+    async fn run(&mut self, c: &Config, conn: &mut AsyncPgConnection) -> Result<(), RelayError> {
+        if self
+            .last_backlog_report
+            .is_none_or(|t| t.elapsed() >= BACKLOG_REPORT_INTERVAL)
+        {
+            let backlog = outbox::backlog(conn).await?;
+            metrics::gauge!("relay_backlog_rows").set(backlog.rows as f64);
+            let age = backlog
+                .oldest
+                .map(|t| (Utc::now() - t).to_std().unwrap_or_default().as_secs_f64())
+                .unwrap_or(0.0);
+            metrics::gauge!("relay_oldest_unpublished_age_seconds").set(age);
+            self.last_backlog_report = Some(Instant::now());
+        }
+        if self
+            .last_prune
+            .is_none_or(|t| t.elapsed() >= c.prune_interval)
+        {
+            let cutoff = Utc::now() - chrono::Duration::from_std(c.retention).unwrap_or_default();
+            let pruned = outbox::prune_published(conn, cutoff).await?;
+            if pruned > 0 {
+                tracing::info!(pruned, "pruned published outbox rows");
+            }
+            self.last_prune = Some(Instant::now());
+        }
         Ok(())
     }
 }

@@ -2,131 +2,12 @@
 //! promises to survive: SIGKILL mid-stream, a leader dying with a standby waiting, SIGTERM; and
 //! the ordering it promises with several batches in flight.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
-use events::{ChangeEvent, Op};
-use outbox::Change;
+mod common;
+
+use common::{assert_complete_and_ordered, keys, read_all, World, WAIT};
+use events::ChangeEvent;
 use serde_json::json;
-use std::{collections::HashMap, time::Duration};
-use test_support::{process::RunningService, topic, TestEnv};
-use uuid::Uuid;
-
-const WAIT: Duration = Duration::from_secs(90);
-
-struct World {
-    env: TestEnv,
-    db: String,
-    prefix: String,
-}
-
-impl World {
-    async fn new(name: &str) -> Self {
-        let env = TestEnv::get();
-        let db = env.fresh_database().await;
-        runtime::db::migrate(&db, &[outbox::MIGRATIONS])
-            .await
-            .expect("migrating the outbox");
-        Self {
-            env,
-            db,
-            prefix: test_support::unique(name) + ".",
-        }
-    }
-
-    fn topic(&self) -> String {
-        format!("{}widgets", self.prefix)
-    }
-
-    async fn relay(&self, extra: &[(&str, String)]) -> RunningService {
-        RunningService::relay(&self.db, &self.env.bootstrap, &self.prefix, extra).await
-    }
-
-    /// Commits `count` versions of each key, one transaction per event; returns the event ids.
-    async fn write(&self, keys: &[String], versions: std::ops::RangeInclusive<i64>) -> Vec<Uuid> {
-        let mut conn = AsyncPgConnection::establish(&self.db).await.unwrap();
-        let mut ids = Vec::new();
-        for version in versions {
-            for key in keys {
-                let event = conn
-                    .transaction(async |conn| {
-                        outbox::record(conn, widget_change(key, version)).await
-                    })
-                    .await
-                    .expect("recording an event");
-                ids.push(event.id);
-            }
-        }
-        ids
-    }
-
-    async fn unpublished(&self) -> i64 {
-        test_support::count(
-            &self.db,
-            "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL",
-        )
-        .await
-    }
-}
-
-fn widget_change(key: &str, version: i64) -> Change {
-    Change {
-        service: "widget-test",
-        table: "widgets",
-        topic: "widgets",
-        aggregate_type: "widget",
-        aggregate_id: key.to_owned(),
-        op: if version == 1 { Op::Create } else { Op::Update },
-        version,
-        before: (version > 1).then(|| json!({"id": key, "version": version - 1})),
-        after: Some(json!({"id": key, "version": version})),
-    }
-}
-
-fn keys(n: usize) -> Vec<String> {
-    (0..n).map(|_| Uuid::new_v4().to_string()).collect()
-}
-
-/// Reads the topic until every id in `ids` has arrived; returns the records in topic order.
-async fn read_all(world: &World, ids: &[Uuid]) -> Vec<topic::Record> {
-    topic::read_until(&world.env.bootstrap, &world.topic(), WAIT, |records| {
-        let seen: std::collections::HashSet<Uuid> = records.iter().map(|r| r.event.id).collect();
-        ids.iter().all(|id| seen.contains(id))
-    })
-    .await
-}
-
-/// What a version-guarded consumer applies: per key, each event newer than the last applied.
-/// Redeliveries (at-least-once) are skipped; a gap or a reordering would show as a missing or
-/// out-of-order version.
-fn applied_versions(records: &[topic::Record]) -> HashMap<String, Vec<i64>> {
-    let mut applied: HashMap<String, Vec<i64>> = HashMap::new();
-    for record in records {
-        let versions = applied.entry(record.key.clone()).or_default();
-        if versions
-            .last()
-            .is_none_or(|last| record.event.version > *last)
-        {
-            versions.push(record.event.version);
-        }
-    }
-    applied
-}
-
-fn assert_complete_and_ordered(records: &[topic::Record], keys: &[String], last_version: i64) {
-    let applied = applied_versions(records);
-    for key in keys {
-        assert_eq!(
-            applied[key],
-            (1..=last_version).collect::<Vec<_>>(),
-            "key {key}"
-        );
-    }
-    for record in records {
-        assert_eq!(
-            record.key, record.event.aggregate_id,
-            "the Kafka key is the aggregate id"
-        );
-    }
-}
+use std::time::Duration;
 
 #[tokio::test]
 async fn relay_survives_sigkill_mid_stream_without_losing_events() {
@@ -140,6 +21,7 @@ async fn relay_survives_sigkill_mid_stream_without_losing_events() {
             env: world.env.clone(),
             db,
             prefix: world.prefix.clone(),
+            bootstrap: world.bootstrap.clone(),
         };
         tokio::spawn(async move { w.write(&keys, 1..=100).await })
     };

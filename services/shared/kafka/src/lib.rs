@@ -79,6 +79,27 @@ impl KafkaArgs {
             .map_err(KafkaError::Client)
     }
 
+    /// The outbox relay's producer: idempotent with `acks=all` like
+    /// [`KafkaArgs::idempotent_producer`], and never leaving a gap in a partition, so that a
+    /// failure can only cut the published sequence short, never punch a hole in it:
+    /// - `enable.gapless.guarantee`: an error that would let a later message through after an
+    ///   earlier one failed stops the producer (a fatal error) instead;
+    /// - no librdkafka message timeout (`message.timeout.ms=0`), since a message expiring in the
+    ///   queue is the one gap the guarantee does not cover. The caller bounds the wait for an
+    ///   acknowledgement itself and, when it runs out, drops the producer, which purges every
+    ///   message not yet sent; what was sent is a prefix, by the broker's sequence numbers.
+    pub fn ordered_producer(&self, linger: Duration) -> Result<FutureProducer, KafkaError> {
+        self.base()
+            .set("enable.idempotence", "true")
+            .set("enable.gapless.guarantee", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", "0")
+            .set("linger.ms", linger.as_millis().to_string())
+            .set("compression.type", "none")
+            .create()
+            .map_err(KafkaError::Client)
+    }
+
     /// A consumer with manual commits. The 6 s session timeout (the broker's minimum) hands a
     /// killed consumer's partitions to a standby in seconds instead of librdkafka's 45 s.
     pub fn consumer(

@@ -134,6 +134,16 @@ impl Broker {
         self.nodes[id as usize - 1].resume().await;
     }
 
+    /// Freezes every node (SIGSTOP): the broker stalls without closing a connection.
+    pub fn freeze(&self) {
+        self.nodes.iter().for_each(LocalServer::freeze);
+    }
+
+    /// Thaws every node after [`Broker::freeze`].
+    pub fn unfreeze(&self) {
+        self.nodes.iter().for_each(LocalServer::unfreeze);
+    }
+
     fn metadata_client(&self) -> BaseConsumer {
         ClientConfig::new()
             .set("bootstrap.servers", self.bootstrap())

@@ -100,6 +100,24 @@ impl LocalServer {
         .await;
     }
 
+    /// SIGSTOP: the server is frozen (a stalled host, a long GC pause) until [`Self::unfreeze`];
+    /// its connections stay open and unanswered, unlike a crash.
+    pub fn freeze(&self) {
+        self.signal(nix::sys::signal::Signal::SIGSTOP)
+    }
+
+    /// SIGCONT after [`Self::freeze`].
+    pub fn unfreeze(&self) {
+        self.signal(nix::sys::signal::Signal::SIGCONT)
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let child = self.child.as_ref().expect("the server is running");
+        let pid = nix::unistd::Pid::from_raw(child.id().expect("a live child") as i32);
+        nix::sys::signal::kill(pid, signal)
+            .unwrap_or_else(|e| panic!("sending {signal} to {}: {e}", self.name));
+    }
+
     /// Kills the server (SIGKILL); its data stays for [`LocalServer::resume`].
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
