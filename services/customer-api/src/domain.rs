@@ -31,40 +31,9 @@ impl CustomerName {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email(String);
-
-impl Email {
-    /// A pragmatic check (one `@`, a non-empty local part, a dotted domain of letters, digits
-    /// and hyphens), not RFC 5322's full grammar: the address is proven by the mail that the
-    /// notifier sends, not by a regex.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let email = raw.trim();
-        let invalid = || Err(format!("'{email}' is not a valid email address"));
-        if email.len() > 254 || email.chars().any(char::is_whitespace) {
-            return invalid();
-        }
-        let Some((local, domain)) = email.split_once('@') else {
-            return invalid();
-        };
-        let labels: Vec<&str> = domain.split('.').collect();
-        let domain_ok = labels.len() >= 2
-            && labels.iter().all(|l| {
-                !l.is_empty()
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
-        if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
-            return invalid();
-        }
-        Ok(Self(email.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+/// The platform's one address parser (shared with the notifier, so that every address the API
+/// accepts is one the notifier can mail).
+pub type Email = events::EmailAddress;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone(String);

@@ -373,6 +373,15 @@ async fn invalid_fields_are_422_naming_each_field_and_write_nothing() {
         (json!({"name": "", "email": "a@b.io"}), vec!["name"]),
         (json!({"name": long_name, "email": "a@b.io"}), vec!["name"]),
         (json!({"name": "A", "email": "not-an-email"}), vec!["email"]),
+        // Addresses SMTP cannot carry: the notifier could never mail them.
+        (
+            json!({"name": "A", "email": "a..b@example.com"}),
+            vec!["email"],
+        ),
+        (
+            json!({"name": "A", "email": "a,b@example.com"}),
+            vec!["email"],
+        ),
         (
             json!({"name": "A", "email": "a@b.io", "phone": "call me"}),
             vec!["phone"],

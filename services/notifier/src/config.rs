@@ -66,7 +66,12 @@ pub struct SmtpArgs {
     /// Login, if the server wants one (together with SMTP_PASSWORD).
     #[arg(long, env = "SMTP_USERNAME", requires = "smtp_password")]
     pub smtp_username: Option<String>,
-    #[arg(long, env = "SMTP_PASSWORD", requires = "smtp_username")]
+    #[arg(
+        long,
+        env = "SMTP_PASSWORD",
+        requires = "smtp_username",
+        hide_env_values = true
+    )]
     pub smtp_password: Option<Secret>,
     /// The sender, e.g. `Customer Care <care@example.com>`.
     #[arg(

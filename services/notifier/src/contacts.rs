@@ -3,14 +3,16 @@
 //! mailed without calling back to customer-api.
 //!
 //! [`change_of`] (pure) says what a customer event does to the copy; [`CustomerContacts`]
-//! applies it in the notifier's database:
-//! - created, updated, snapshot read: upsert, guarded by the event version, so a redelivered
-//!   older event never overwrites a newer address;
-//! - deleted: remove (nothing is mailed to a customer who left).
+//! applies it in the notifier's database, every change an upsert guarded by the event version,
+//! so a redelivered older event never overwrites a newer state:
+//! - created, updated, snapshot read: the name and address; an address the platform cannot
+//!   mail (`events::EmailAddress`) is kept as "no address", never an error;
+//! - deleted: a tombstone (nothing is mailed to a customer who left, and a stale create
+//!   arriving later cannot bring the contact back).
 //!
 //! Applying the same event twice changes nothing, so the consume loop may redeliver freely.
 
-use diesel::sql_types::{BigInt, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Uuid as SqlUuid};
 use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
 use events::{ChangeEvent, Op};
@@ -35,7 +37,37 @@ pub struct Contact {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContactChange {
     Upsert(Contact),
-    Remove { customer_id: Uuid, version: i64 },
+    /// A customer with no address the platform can mail.
+    Unmailable {
+        customer_id: Uuid,
+        name: Option<String>,
+        version: i64,
+    },
+    Remove {
+        customer_id: Uuid,
+        version: i64,
+    },
+}
+
+impl ContactChange {
+    pub fn customer_id(&self) -> Uuid {
+        match self {
+            ContactChange::Upsert(c) => c.customer_id,
+            ContactChange::Unmailable { customer_id, .. }
+            | ContactChange::Remove { customer_id, .. } => *customer_id,
+        }
+    }
+}
+
+/// What the notifier knows of a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// No event of this customer has arrived (yet).
+    Unknown,
+    Deleted,
+    /// Known, but without an address that can be mailed.
+    NoAddress,
+    Mailable(Contact),
 }
 
 /// The change a customer event makes, or why it cannot make one.
@@ -61,13 +93,20 @@ pub fn change_of(event: &ChangeEvent) -> Result<ContactChange, String> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
-    let email = text("email").ok_or("the customer record has no email address")?;
-    Ok(ContactChange::Upsert(Contact {
-        customer_id,
-        name: text("name"),
-        email,
-        version: event.version,
-    }))
+    let name = text("name");
+    match text("email").map(|e| events::EmailAddress::parse(&e)) {
+        Some(Ok(email)) => Ok(ContactChange::Upsert(Contact {
+            customer_id,
+            name,
+            email: email.as_str().to_owned(),
+            version: event.version,
+        })),
+        None | Some(Err(_)) => Ok(ContactChange::Unmailable {
+            customer_id,
+            name,
+            version: event.version,
+        }),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +127,11 @@ impl CustomerContacts {
         Self { pool }
     }
 
+    /// The executions waiting for a customer's contact, in the same database.
+    pub fn held(&self) -> crate::held::HeldExecutions {
+        crate::held::HeldExecutions::new(self.pool.clone())
+    }
+
     async fn conn(&self) -> Result<runtime::db::PgConn, ContactsError> {
         self.pool
             .get()
@@ -97,51 +141,72 @@ impl CustomerContacts {
 
     /// Applies `change`; returns whether it changed anything (false for a stale version).
     pub async fn apply(&self, change: &ContactChange) -> Result<bool, ContactsError> {
-        let mut conn = self.conn().await?;
-        let rows = match change {
-            ContactChange::Upsert(contact) => {
-                diesel::sql_query(
-                    "INSERT INTO customer_contacts (customer_id, name, email, version) \
-                     VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (customer_id) DO UPDATE \
-                       SET name = EXCLUDED.name, email = EXCLUDED.email, \
-                           version = EXCLUDED.version, updated_at = now() \
-                       WHERE customer_contacts.version < EXCLUDED.version",
-                )
-                .bind::<SqlUuid, _>(contact.customer_id)
-                .bind::<Nullable<Text>, _>(contact.name.as_deref())
-                .bind::<Text, _>(&contact.email)
-                .bind::<BigInt, _>(contact.version)
-                .execute(&mut conn)
-                .await?
+        let (name, email, deleted, version) = match change {
+            ContactChange::Upsert(c) => {
+                (c.name.as_deref(), Some(c.email.as_str()), false, c.version)
             }
-            ContactChange::Remove {
-                customer_id,
-                version,
-            } => {
-                diesel::sql_query(
-                    "DELETE FROM customer_contacts WHERE customer_id = $1 AND version < $2",
-                )
-                .bind::<SqlUuid, _>(*customer_id)
-                .bind::<BigInt, _>(*version)
-                .execute(&mut conn)
-                .await?
+            ContactChange::Unmailable { name, version, .. } => {
+                (name.as_deref(), None, false, *version)
             }
+            ContactChange::Remove { version, .. } => (None, None, true, *version),
         };
+        let mut conn = self.conn().await?;
+        let rows = diesel::sql_query(
+            "INSERT INTO customer_contacts (customer_id, name, email, deleted, version) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (customer_id) DO UPDATE \
+               SET name = EXCLUDED.name, email = EXCLUDED.email, deleted = EXCLUDED.deleted, \
+                   version = EXCLUDED.version, updated_at = now() \
+               WHERE customer_contacts.version < EXCLUDED.version",
+        )
+        .bind::<SqlUuid, _>(change.customer_id())
+        .bind::<Nullable<Text>, _>(name)
+        .bind::<Nullable<Text>, _>(email)
+        .bind::<Bool, _>(deleted)
+        .bind::<BigInt, _>(version)
+        .execute(&mut conn)
+        .await?;
         Ok(rows > 0)
     }
 
-    /// The contact of `customer_id`, if the notifier knows the customer.
-    pub async fn find(&self, customer_id: Uuid) -> Result<Option<Contact>, ContactsError> {
+    /// What the notifier knows of `customer_id`.
+    pub async fn find(&self, customer_id: Uuid) -> Result<Lookup, ContactsError> {
         use diesel::OptionalExtension;
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Nullable<Text>)]
+            name: Option<String>,
+            #[diesel(sql_type = Nullable<Text>)]
+            email: Option<String>,
+            #[diesel(sql_type = Bool)]
+            deleted: bool,
+            #[diesel(sql_type = BigInt)]
+            version: i64,
+        }
         let mut conn = self.conn().await?;
-        Ok(diesel::sql_query(
-            "SELECT customer_id, name, email, version FROM customer_contacts WHERE customer_id = $1",
+        let row: Option<Row> = diesel::sql_query(
+            "SELECT name, email, deleted, version FROM customer_contacts WHERE customer_id = $1",
         )
         .bind::<SqlUuid, _>(customer_id)
         .get_result(&mut conn)
         .await
-        .optional()?)
+        .optional()?;
+        Ok(match row {
+            None => Lookup::Unknown,
+            Some(Row { deleted: true, .. }) => Lookup::Deleted,
+            Some(Row { email: None, .. }) => Lookup::NoAddress,
+            Some(Row {
+                name,
+                email: Some(email),
+                version,
+                ..
+            }) => Lookup::Mailable(Contact {
+                customer_id,
+                name,
+                email,
+                version,
+            }),
+        })
     }
 }
 
@@ -207,9 +272,26 @@ mod tests {
     }
 
     #[test]
-    fn events_without_an_address_or_id_say_why() {
+    fn an_address_that_cannot_be_mailed_is_no_contact_not_an_error() {
+        for after in [
+            json!({"name": "Ada"}),
+            json!({"name": "Ada", "email": "a..b@example.com"}),
+            json!({"name": "Ada", "email": "a,b@example.com"}),
+        ] {
+            assert_eq!(
+                change_of(&event(Op::Update, 2, Some(after))).unwrap(),
+                ContactChange::Unmailable {
+                    customer_id: Uuid::parse_str(ID).unwrap(),
+                    name: Some("Ada".into()),
+                    version: 2
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn events_without_an_image_or_id_say_why() {
         assert!(change_of(&event(Op::Create, 1, None)).is_err());
-        assert!(change_of(&event(Op::Create, 1, Some(json!({"name": "Ada"})))).is_err());
         let mut odd = event(Op::Create, 1, Some(json!({"email": "a@b.io"})));
         odd.aggregate_id = "42".into();
         assert!(change_of(&odd).unwrap_err().contains("not a UUID"));

@@ -105,11 +105,14 @@ fn recipient(row: &Map<String, Value>) -> Result<Mailbox, RenderError> {
 
 /// `Name <address>`, or why `address` is not one.
 fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox, RenderError> {
+    // The platform's one address rule first (customer-api accepts by it), then lettre's type.
+    let address = events::EmailAddress::parse(address)
+        .map_err(|e| RenderError::InvalidAddress(address.to_owned(), e))?;
     let email: Address = address
-        .trim()
+        .as_str()
         .parse()
         .map_err(|e: lettre::address::AddressError| {
-            RenderError::InvalidAddress(address.to_owned(), e.to_string())
+            RenderError::InvalidAddress(address.as_str().to_owned(), e.to_string())
         })?;
     Ok(Mailbox::new(name.map(str::to_owned), email))
 }

@@ -1,12 +1,18 @@
 //! One change event in, at most one email out: the [`Handler`] the shared consume loop drives.
 //!
-//! A customer event first updates the customer's contact (see `contacts`), then is mailed to
-//! the customer. An order execution is mailed to its customer's contact; one without a
-//! customer, or whose customer the notifier does not know (never created, or deleted), sends
-//! nothing and is counted in `notifier_executions_unaddressed_total`.
+//! A customer event first updates the customer's contact (see `contacts`), then mails the
+//! executions held for that customer (see `held`), then is mailed to the customer. An order
+//! execution is mailed to its customer's contact; one whose customer has not arrived yet is
+//! held until it does; one without a customer, whose customer was deleted, or who has no
+//! address that can be mailed, sends nothing and is counted in
+//! `notifier_executions_unaddressed_total`. An address that cannot be mailed is "no contact",
+//! never a poison message: the contact change still applies.
 //!
 //! Mailing is: render → claim in the ledger → send (retrying with exponential backoff and
-//! jitter) → mark sent. After the last attempt the failure is published to
+//! jitter) → mark sent. An SMTP server that does not answer (down, unreachable, timing out) is
+//! an outage: it is retried for as long as it lasts, never counted against the email, and
+//! shown by `notifier_smtp_unavailable`. Only the server's refusal of this message (a 4xx or
+//! 5xx reply) counts an attempt; after the last one the failure is published to
 //! `notifications.failed` and the row marked failed, and the loop moves on. The ledger module
 //! documents why this order sends a completed email once and never loses a pending one.
 //!
@@ -19,9 +25,10 @@
 //! throughout.
 
 use crate::{
-    contacts::{self, CustomerContacts},
-    email::{self, Email},
+    contacts::{self, CustomerContacts, Lookup},
+    email::{self, Email, RenderError},
     execution,
+    held::HeldExecutions,
     ledger::Ledger,
     mailer::{Mailer, SendError},
 };
@@ -42,9 +49,13 @@ pub const SENT: &str = "notifier_sent_total";
 pub const RETRIED: &str = "notifier_retried_total";
 pub const FAILED: &str = "notifier_failed_total";
 pub const SKIPPED_DUPLICATE: &str = "notifier_skipped_duplicate_total";
-/// Order executions not mailed, by `reason`: `no_customer` (the order had none) or
-/// `unknown_customer` (no contact for its customer id).
+/// Order executions not mailed, by `reason`: `no_customer` (the order had none),
+/// `customer_deleted` or `no_address` (the customer has no address that can be mailed).
 pub const UNADDRESSED: &str = "notifier_executions_unaddressed_total";
+/// Order executions held until their customer's contact arrives.
+pub const HELD: &str = "notifier_executions_held_total";
+/// 1 while the SMTP server does not answer (an outage being waited out), else 0.
+pub const SMTP_UNAVAILABLE: &str = "notifier_smtp_unavailable";
 
 pub fn describe_metrics() {
     for (name, help) in [
@@ -58,15 +69,24 @@ pub fn describe_metrics() {
             SKIPPED_DUPLICATE,
             "Redelivered events whose email was already sent or failed.",
         ),
+        (
+            HELD,
+            "Order executions held until their customer's contact arrived.",
+        ),
     ] {
         metrics::describe_counter!(name, help);
         metrics::counter!(name).absolute(0);
     }
+    metrics::describe_gauge!(
+        SMTP_UNAVAILABLE,
+        "1 while the SMTP server does not answer and delivery waits for it."
+    );
+    metrics::gauge!(SMTP_UNAVAILABLE).set(0.0);
     metrics::describe_counter!(
         UNADDRESSED,
-        "Order executions not mailed because the order had no customer or the customer is unknown."
+        "Order executions not mailed: the order had no customer, the customer was deleted or has no address that can be mailed."
     );
-    for reason in ["no_customer", "unknown_customer"] {
+    for reason in ["no_customer", "customer_deleted", "no_address"] {
         metrics::counter!(UNADDRESSED, "reason" => reason).absolute(0);
     }
 }
@@ -139,6 +159,7 @@ pub struct Attempts {
 pub struct NotificationHandler {
     ledger: Ledger,
     contacts: CustomerContacts,
+    held: HeldExecutions,
     mailer: Mailer,
     failures: FailureReporter,
     attempts: Attempts,
@@ -171,6 +192,7 @@ impl NotificationHandler {
     ) -> Self {
         Self {
             ledger,
+            held: contacts.held(),
             contacts,
             mailer,
             failures,
@@ -243,34 +265,47 @@ impl NotificationHandler {
         }
     }
 
-    /// Sends with up to `attempts.max` attempts; a permanent refusal ends early.
+    /// Sends until the server takes the email, waiting out any outage; up to `attempts.max`
+    /// refusals of the message itself.
     async fn deliver(&self, event_id: Uuid, email: &Email) -> Delivery {
-        let mut attempt = 1;
+        let mut refusals = 0;
+        let mut outage_tries = 0u32;
         loop {
-            let reason = match self.mailer.send(event_id, email).await {
-                Ok(()) => return Delivery::Sent { attempts: attempt },
-                Err(SendError::Permanent(reason)) => {
-                    return Delivery::GaveUp {
-                        attempts: attempt,
-                        reason: format!("rejected: {reason}"),
+            let result = self.mailer.send(event_id, email).await;
+            metrics::gauge!(SMTP_UNAVAILABLE)
+                .set(f64::from(matches!(result, Err(SendError::Unavailable(_)))));
+            let delay = match result {
+                Ok(()) => {
+                    return Delivery::Sent {
+                        attempts: refusals + 1,
                     }
                 }
-                Err(SendError::Transient(reason)) => reason,
+                Err(SendError::Unavailable(reason)) => {
+                    let delay = self.attempts.backoff.delay(outage_tries);
+                    outage_tries = outage_tries.saturating_add(1);
+                    tracing::warn!(%event_id, retry_in_ms = delay.as_millis() as u64, %reason,
+                        "the SMTP server does not answer; waiting for it");
+                    delay
+                }
+                Err(SendError::Permanent(reason) | SendError::Transient(reason)) => {
+                    refusals += 1;
+                    outage_tries = 0;
+                    if refusals >= self.attempts.max {
+                        return Delivery::GaveUp {
+                            attempts: refusals,
+                            reason: format!("rejected: {reason}"),
+                        };
+                    }
+                    let delay = self.attempts.backoff.delay(refusals - 1);
+                    tracing::warn!(%event_id, attempt = refusals, max_attempts = self.attempts.max,
+                        retry_in_ms = delay.as_millis() as u64, %reason, "the SMTP server refused the email; retrying");
+                    delay
+                }
             };
-            if attempt >= self.attempts.max {
-                return Delivery::GaveUp {
-                    attempts: attempt,
-                    reason,
-                };
-            }
-            let delay = self.attempts.backoff.delay(attempt - 1);
             metrics::counter!(RETRIED).increment(1);
-            tracing::warn!(%event_id, attempt, max_attempts = self.attempts.max,
-                retry_in_ms = delay.as_millis() as u64, %reason, "sending failed; retrying");
             if !self.pause(delay).await {
                 return Delivery::Interrupted;
             }
-            attempt += 1;
         }
     }
 
@@ -308,12 +343,9 @@ impl NotificationHandler {
 }
 
 impl NotificationHandler {
-    /// Keeps the contact up to date, then mails the customer about the change.
+    /// Keeps the contact up to date, mails what waited for it, then mails the customer about
+    /// the change.
     async fn on_customer(&self, event: &ChangeEvent) -> Outcome {
-        let email = match email::render(event) {
-            Ok(email) => email,
-            Err(e) => return Outcome::Poison(format!("event {}: {e}", event.id)),
-        };
         let change = match contacts::change_of(event) {
             Ok(change) => change,
             Err(e) => return Outcome::Poison(format!("event {}: {e}", event.id)),
@@ -321,16 +353,53 @@ impl NotificationHandler {
         if let Err(e) = self.contacts.apply(&change).await {
             return Outcome::Retry(e.to_string());
         }
-        match email {
-            Some(email) => self.notify(event, &email).await,
-            None => {
+        if let outcome @ (Outcome::Retry(_) | Outcome::Poison(_)) =
+            self.release_held(change.customer_id()).await
+        {
+            return outcome;
+        }
+        match email::render(event) {
+            Ok(Some(email)) => self.notify(event, &email).await,
+            Ok(None) => {
                 tracing::debug!(event_id = %event.id, event_type = %event.event_type, "nothing to tell the customer");
                 Outcome::Done
             }
+            Err(e @ (RenderError::NoAddress | RenderError::InvalidAddress(..))) => {
+                tracing::warn!(event_id = %event.id, error = %e, "no address that can be mailed; nothing sent");
+                Outcome::Done
+            }
+            Err(e) => Outcome::Poison(format!("event {}: {e}", event.id)),
         }
     }
 
-    /// Mails the order's customer, if the order had one and the notifier knows them.
+    /// Mails the executions held for `customer_id`, now that its contact arrived (or counts
+    /// them unaddressed when it cannot be mailed); each is released once dealt with.
+    async fn release_held(&self, customer_id: Uuid) -> Outcome {
+        let held = match self.held.of(customer_id).await {
+            Ok(held) if held.is_empty() => return Outcome::Done,
+            Ok(held) => held,
+            Err(e) => return Outcome::Retry(e.to_string()),
+        };
+        let lookup = match self.contacts.find(customer_id).await {
+            Ok(lookup) => lookup,
+            Err(e) => return Outcome::Retry(e.to_string()),
+        };
+        for event in held {
+            tracing::info!(event_id = %event.id, %customer_id, "the customer arrived; releasing the held execution");
+            match self.on_execution(&event).await {
+                Outcome::Done => {}
+                other => return other,
+            }
+            if !matches!(lookup, Lookup::Unknown) {
+                if let Err(e) = self.held.release(event.id).await {
+                    return Outcome::Retry(e.to_string());
+                }
+            }
+        }
+        Outcome::Done
+    }
+
+    /// Mails the order's customer; holds the execution while the customer is not known yet.
     async fn on_execution(&self, event: &ChangeEvent) -> Outcome {
         let order = match execution::read(event) {
             Ok(Some(order)) => order,
@@ -342,18 +411,29 @@ impl NotificationHandler {
             tracing::info!(event_id = %event.id, order_id = %order.order_id, "executed order without a customer; nobody to tell");
             return Outcome::Done;
         };
-        let contact = match self.contacts.find(customer_id).await {
-            Ok(Some(contact)) => contact,
-            Ok(None) => {
-                metrics::counter!(UNADDRESSED, "reason" => "unknown_customer").increment(1);
-                tracing::warn!(event_id = %event.id, order_id = %order.order_id, %customer_id, "executed order of an unknown customer; not mailed");
-                return Outcome::Done;
-            }
-            Err(e) => return Outcome::Retry(e.to_string()),
+        let unaddressed = |reason: &'static str| {
+            metrics::counter!(UNADDRESSED, "reason" => reason).increment(1);
+            tracing::warn!(event_id = %event.id, order_id = %order.order_id, %customer_id, reason, "executed order not mailed");
+            Outcome::Done
         };
-        match email::order_executed(&contact, &order) {
-            Ok(email) => self.notify(event, &email).await,
-            Err(e) => Outcome::Poison(format!("event {}: {e}", event.id)),
+        match self.contacts.find(customer_id).await {
+            Ok(Lookup::Mailable(contact)) => match email::order_executed(&contact, &order) {
+                Ok(email) => self.notify(event, &email).await,
+                Err(e) => Outcome::Poison(format!("event {}: {e}", event.id)),
+            },
+            Ok(Lookup::Unknown) => match self.held.hold(customer_id, event).await {
+                Ok(newly) => {
+                    if newly {
+                        metrics::counter!(HELD).increment(1);
+                    }
+                    tracing::info!(event_id = %event.id, order_id = %order.order_id, %customer_id, "executed order of a customer not seen yet; held until they arrive");
+                    Outcome::Done
+                }
+                Err(e) => Outcome::Retry(e.to_string()),
+            },
+            Ok(Lookup::Deleted) => unaddressed("customer_deleted"),
+            Ok(Lookup::NoAddress) => unaddressed("no_address"),
+            Err(e) => Outcome::Retry(e.to_string()),
         }
     }
 }

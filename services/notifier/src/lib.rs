@@ -5,7 +5,8 @@
 //! notifier's own database that the event was taken on and how it ended, `mailer` speaks SMTP,
 //! and `handler` runs the once-only protocol between them (retries, then a report on
 //! `notifications.failed`). `contacts` keeps each customer's address from the customer events,
-//! since an execution (read by `execution`) names only its customer's id. `startup` wires it
+//! since an execution (read by `execution`) names only its customer's id, and `held` keeps the
+//! executions that arrive before their customer does. `startup` wires it
 //! together for `main` and for tests.
 
 pub mod config;
@@ -13,6 +14,7 @@ pub mod contacts;
 pub mod email;
 pub mod execution;
 pub mod handler;
+pub mod held;
 pub mod ledger;
 pub mod mailer;
 pub mod startup;

@@ -15,11 +15,14 @@ use uuid::Uuid;
 /// Why one attempt failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SendError {
-    /// The server is unreachable, timed out or answered 4xx: a later attempt may succeed.
+    /// No answer: the server is down, unreachable or timed out. An outage, however long, is
+    /// waited out; it says nothing about this message.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The server answered 4xx for this message: a later attempt may succeed.
     #[error("{0}")]
     Transient(String),
-    /// The server refused the message for good (5xx), or it could not be built: retrying
-    /// cannot help.
+    /// The server refused the message for good (5xx), or it could not be built.
     #[error("{0}")]
     Permanent(String),
 }
@@ -69,7 +72,8 @@ impl Mailer {
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_permanent() => Err(SendError::Permanent(describe(&e))),
-            Err(e) => Err(SendError::Transient(describe(&e))),
+            Err(e) if e.is_transient() => Err(SendError::Transient(describe(&e))),
+            Err(e) => Err(SendError::Unavailable(describe(&e))),
         }
     }
 }

@@ -5,8 +5,8 @@ mod common;
 
 use common::{listed, World, WAIT};
 use std::{collections::HashMap, time::Duration};
-use test_support::mail::MailCatcher;
 use test_support::{fixtures::Customer, topic::read_raw};
+use test_support::{mail::MailCatcher, smtp_proxy::RefusingProxy};
 
 /// Fast retries, so that outage tests take seconds.
 fn fast_retries(max_attempts: u32) -> Vec<(&'static str, String)> {
@@ -141,12 +141,45 @@ async fn mail_is_retried_while_smtp_is_down_and_delivered_once_it_is_back() {
 }
 
 #[tokio::test]
-async fn after_max_attempts_the_failure_is_published_and_the_next_event_is_mailed() {
-    let world = World::new("notify-give-up").await;
+async fn an_smtp_outage_longer_than_every_attempt_loses_no_email() {
+    let world = World::new("notify-long-outage").await;
     let mut mail = MailCatcher::start_private(&world.env).await;
     mail.stop().await;
     let notifier = world.notifier("notifier", &mail, &fast_retries(2)).await;
+    let ada = Customer::new("Ada Patient");
+    let created = ada.created();
+    world.produce(&created).await;
+
+    // Ten tries against a server that does not answer, five times the attempts an email has.
+    notifier
+        .wait_for_metric("notifier_retried_total", 10.0)
+        .await;
+    assert_eq!(notifier.metric("notifier_smtp_unavailable").await, 1.0);
+    assert_eq!(notifier.metric("notifier_failed_total").await, 0.0);
+    assert_eq!(
+        world.ledger_status(created.id).await.as_deref(),
+        Some("pending"),
+        "an outage never gives an email up"
+    );
+
+    mail.resume().await;
+    mail.wait_for(&ada.email, 1, WAIT).await;
+    notifier.wait_for_metric("notifier_sent_total", 1.0).await;
+    assert_eq!(notifier.metric("notifier_smtp_unavailable").await, 0.0);
+    assert_eq!(notifier.metric("notifier_failed_total").await, 0.0);
+    assert_eq!(mail.messages_to(&ada.email).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_recipient_refused_for_good_is_reported_after_max_attempts_and_the_next_is_mailed() {
+    let world = World::new("notify-give-up").await;
+    let mail = MailCatcher::start_private(&world.env).await;
     let lost = Customer::new("Lost Cause");
+    // The server answers 550 for this one recipient, as a real one does for a dead mailbox.
+    let proxy = RefusingProxy::start(mail.smtp_port, &[&lost.email]).await;
+    let notifier = world
+        .notifier_with_smtp("notifier", proxy.smtp_env(), &fast_retries(2))
+        .await;
     let doomed = lost.created();
     world.produce(&doomed).await;
 
@@ -174,8 +207,7 @@ async fn after_max_attempts_the_failure_is_published_and_the_next_event_is_maile
         Some("failed")
     );
 
-    // The notifier moved on: the next event is mailed once SMTP is back, the failed one is not.
-    mail.resume().await;
+    // The notifier moved on: the next event is mailed, the refused one is not.
     let next = Customer::new("Next In Line");
     world.produce(&next.created()).await;
     mail.wait_for(&next.email, 1, WAIT).await;

@@ -1,6 +1,6 @@
 //! The notifier and order executions: "Your order was executed" to the order's customer, whose
-//! address the notifier keeps from the customers topic; nothing for orders without a known
-//! customer.
+//! address the notifier keeps from the customers topic; held until a customer not seen yet
+//! arrives; nothing for orders without a customer, or whose customer left.
 
 mod common;
 
@@ -89,7 +89,7 @@ async fn an_execution_for_a_known_customer_emails_symbol_quantity_and_price() {
 }
 
 #[tokio::test]
-async fn executions_without_a_known_customer_send_nothing_and_are_counted() {
+async fn executions_without_a_customer_send_nothing_and_are_counted() {
     let world = World::new("notify-exec-unknown").await;
     let mail = MailCatcher::shared();
     let notifier = world.notifier("notifier", &mail, &[]).await;
@@ -111,7 +111,11 @@ async fn executions_without_a_known_customer_send_nothing_and_are_counted() {
     let unaddressed =
         |reason: &str| format!("notifier_executions_unaddressed_total{{reason=\"{reason}\"}}");
     assert_eq!(notifier.metric(&unaddressed("no_customer")).await, 1.0);
-    assert_eq!(notifier.metric(&unaddressed("unknown_customer")).await, 1.0);
+    assert_eq!(
+        notifier.metric("notifier_executions_held_total").await,
+        1.0,
+        "the stranger's execution waits for the stranger"
+    );
     assert_eq!(
         notifier.metric("notifier_sent_total").await,
         2.0,
@@ -120,6 +124,70 @@ async fn executions_without_a_known_customer_send_nothing_and_are_counted() {
     for event in [&anonymous, &stranger] {
         assert_eq!(world.ledger_status(event.id).await, None, "never claimed");
     }
+}
+
+#[tokio::test]
+async fn an_execution_handled_before_its_customer_is_held_and_mailed_when_they_arrive() {
+    let world = World::new("notify-exec-held").await;
+    let mail = MailCatcher::shared();
+    let notifier = world.notifier("notifier", &mail, &[]).await;
+    let late = Customer::new("Late Arrival");
+    let early = executed(Some(late.id), "EARLY", 7);
+    world.produce_execution(&early).await;
+    notifier
+        .wait_for_metric("notifier_executions_held_total", 1.0)
+        .await;
+    assert!(mail.messages_to(&late.email).await.is_empty());
+
+    let created = late.created();
+    world.produce(&created).await;
+    let mails = mail.wait_for(&late.email, 2, WAIT).await;
+    let executed_mail = mails
+        .iter()
+        .find(|m| m.subject == EXECUTED)
+        .unwrap_or_else(|| panic!("no execution mail: {mails:#?}"));
+    assert!(
+        executed_mail.text.contains("EARLY"),
+        "{}",
+        executed_mail.text
+    );
+    assert_eq!(world.ledger_status(early.id).await.as_deref(), Some("sent"));
+    // Redelivering the customer event mails nothing twice: the held execution was released.
+    world.produce(&created).await;
+    notifier
+        .wait_for_metric("notifier_skipped_duplicate_total", 1.0)
+        .await;
+    assert_eq!(mail.messages_to(&late.email).await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_address_that_cannot_be_mailed_is_no_contact_not_poison() {
+    let world = World::new("notify-bad-address").await;
+    let mail = MailCatcher::shared();
+    let notifier = world.notifier("notifier", &mail, &[]).await;
+    // Written before the API refused such addresses: lettre cannot mail it.
+    let mut odd = Customer::new("Odd Address");
+    odd.email = format!("a..{}", odd.email);
+    world.produce(&odd.created()).await;
+    let (fixed, odd_fixed) = odd.updated(|c| c.email = c.email.replacen("a..", "fixed.", 1));
+    world.produce(&fixed).await;
+    // The update applies and is mailed: the bad address did not stop the notifier.
+    mail.wait_for(&odd_fixed.email, 1, WAIT).await;
+    assert_eq!(
+        world.contact(odd.id).await,
+        Some((odd_fixed.email.clone(), 2))
+    );
+    world
+        .produce_execution(&executed(Some(odd.id), "FIXED", 1))
+        .await;
+    let mails = mail.wait_for(&odd_fixed.email, 2, WAIT).await;
+    assert!(mails.iter().any(|m| m.subject == EXECUTED));
+    assert_eq!(
+        notifier
+            .metric("consumer_dead_lettered_total{consumer=\"notifier\"}")
+            .await,
+        0.0
+    );
 }
 
 #[tokio::test]
@@ -171,7 +239,7 @@ async fn contacts_follow_updates_ignore_stale_events_and_go_with_the_customer() 
         .await;
     notifier
         .wait_for_metric(
-            "notifier_executions_unaddressed_total{reason=\"unknown_customer\"}",
+            "notifier_executions_unaddressed_total{reason=\"customer_deleted\"}",
             1.0,
         )
         .await;

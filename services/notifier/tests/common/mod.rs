@@ -61,6 +61,16 @@ impl World {
         mail: &MailCatcher,
         extra: &[(&str, String)],
     ) -> Notifier {
+        self.notifier_with_smtp(group, mail.smtp_env(), extra).await
+    }
+
+    /// [`World::notifier`] mailing through `smtp` (e.g. a fault-injecting proxy's settings).
+    pub async fn notifier_with_smtp(
+        &self,
+        group: &str,
+        smtp: Vec<(&'static str, String)>,
+        extra: &[(&str, String)],
+    ) -> Notifier {
         let port = test_support::free_port();
         let mut envs = vec![
             ("NOTIFIER_ADDR", format!("127.0.0.1:{port}")),
@@ -70,7 +80,7 @@ impl World {
             ("NOTIFIER_GROUP", format!("{}{group}", self.prefix)),
             ("RUST_LOG", "info,librdkafka=warn,rdkafka=warn".to_owned()),
         ];
-        envs.extend(mail.smtp_env());
+        envs.extend(smtp);
         envs.extend(extra.iter().cloned());
         let process = ServiceProcess::spawn("notifier", &envs, &self.env.runtime_dir);
         let http = format!("http://127.0.0.1:{port}");
@@ -106,7 +116,8 @@ impl World {
             .unwrap_or_else(|e| panic!("producing to {topic}: {e}"));
     }
 
-    /// The notifier's contact for `customer_id`: (email, version), `None` if it has none.
+    /// The notifier's contact for `customer_id`: (email, version), `None` if it has none (never
+    /// seen, deleted, or no address that can be mailed).
     pub async fn contact(&self, customer_id: Uuid) -> Option<(String, i64)> {
         use diesel::{
             sql_types::{BigInt, Text},
@@ -122,7 +133,8 @@ impl World {
         }
         let mut conn = AsyncPgConnection::establish(&self.db).await.unwrap();
         diesel::sql_query(format!(
-            "SELECT email, version FROM customer_contacts WHERE customer_id = '{customer_id}'"
+            "SELECT email, version FROM customer_contacts \
+             WHERE customer_id = '{customer_id}' AND email IS NOT NULL AND NOT deleted"
         ))
         .get_result::<Row>(&mut conn)
         .await

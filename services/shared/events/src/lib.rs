@@ -4,6 +4,10 @@
 //! pattern's aggregate fields, so a consumer never has to call back to an API to act on it.
 //! `aggregate_id` doubles as the Kafka key; `version` lets consumers drop stale redeliveries.
 
+mod address;
+
+pub use address::EmailAddress;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -12,6 +12,7 @@ pub mod mongo;
 pub mod process;
 pub mod registry;
 pub mod server;
+pub mod smtp_proxy;
 pub mod topic;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
