@@ -62,7 +62,11 @@ async fn main() -> anyhow::Result<()> {
                 web::auth::Role::Admin,
                 Duration::from_secs(ttl_secs),
             );
-            let keys = web::auth::JwtKeys::new(&web::auth::JwtSecret::from(secret));
+            let keys = web::auth::JwtKeys::new(
+                &secret
+                    .parse::<web::auth::JwtSecret>()
+                    .map_err(anyhow::Error::msg)?,
+            );
             println!("{}", keys.sign(&claims));
             return Ok(());
         }

@@ -70,6 +70,11 @@ impl Forwarder {
         request: Request,
     ) -> Result<Response, ApiError> {
         let (parts, body) = request.into_parts();
+        if has_dot_segment(parts.uri.path()) {
+            return Err(ApiError::BadRequest(
+                "the path may not contain '.' or '..' segments".to_owned(),
+            ));
+        }
         let path = parts
             .uri
             .path_and_query()
@@ -126,6 +131,16 @@ impl Forwarder {
             .body(body)
             .map_err(|e| ApiError::internal(format!("building the proxied response: {e}")))
     }
+}
+
+/// Whether `path` holds a dot-segment (`.` or `..`, percent-encoded too). The upstream URL is
+/// built by a URL parser that resolves them, so `/api/v1/customers/../../metrics` would reach
+/// the upstream's own `/metrics`, outside the route the gateway matched and checked.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
 }
 
 /// Handler for every proxied route.
@@ -205,6 +220,26 @@ fn record(upstream: &'static str, outcome: &str, started: std::time::Instant) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segments_are_spotted_plain_and_percent_encoded() {
+        for bad in [
+            "/api/v1/customers/../../metrics",
+            "/api/v1/customers/./x",
+            "/api/v1/customers/%2e%2e/%2E%2E/metrics",
+            "/api/v1/customers/.%2e/health",
+            "/api/v1/customers/x/..",
+        ] {
+            assert!(has_dot_segment(bad), "{bad}");
+        }
+        for ok in [
+            "/api/v1/customers",
+            "/api/v1/customers/a.b",
+            "/api/v1/customers/...x",
+        ] {
+            assert!(!has_dot_segment(ok), "{ok}");
+        }
+    }
 
     #[test]
     fn hop_by_hop_headers_are_dropped_and_the_rest_kept() {

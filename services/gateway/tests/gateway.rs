@@ -184,6 +184,41 @@ async fn the_request_id_and_credentials_reach_the_upstream_and_the_id_comes_back
 }
 
 #[tokio::test]
+async fn dot_segments_never_reach_an_upstream_path_outside_the_route() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (upstream, _server) = fake_upstream().await;
+    let gateway = spawn_gateway(GatewayOptions {
+        customer_api_url: upstream,
+        ..GatewayOptions::nothing_up()
+    })
+    .await;
+    let token = common::sign(&claims(Role::Admin));
+    let address = gateway.base.trim_start_matches("http://").to_owned();
+    // Sent raw: an HTTP client library would resolve the dot-segments before sending.
+    for path in [
+        "/api/v1/customers/../../metrics",
+        "/api/v1/customers/%2e%2e/%2e%2e/metrics",
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 400"), "{path}: {response}");
+        assert!(
+            response.contains("\"error\":\"bad_request\""),
+            "{path}: {response}"
+        );
+        assert!(
+            !response.contains("\"path\""),
+            "{path} reached the upstream: {response}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn large_bodies_stream_through_in_both_directions() {
     let (upstream, _server) = fake_upstream().await;
     let gateway = spawn_gateway(GatewayOptions {

@@ -70,7 +70,7 @@ async fn start_api(name: &str, addr_var: &'static str, url_var: &str, database: 
         ],
     )
     .await;
-    let keys = JwtKeys::new(&JwtSecret::from(JWT_SECRET.to_owned()));
+    let keys = JwtKeys::new(&JWT_SECRET.parse::<JwtSecret>().expect("a valid secret"));
     Api {
         client: Client::new(),
         base: service.http.clone(),

@@ -21,7 +21,7 @@ pub const JWT_SECRET: &str = "the-gateway-integration-tests-jwt-secret";
 pub const ADMIN_PASSWORD: &str = "first-admin-password";
 
 pub fn keys() -> JwtKeys {
-    JwtKeys::new(&JwtSecret::from(JWT_SECRET.to_owned()))
+    JwtKeys::new(&JWT_SECRET.parse::<JwtSecret>().expect("a valid secret"))
 }
 
 /// A token signed like the gateway's, with claims of the test's choosing.

@@ -15,7 +15,7 @@ use web::auth::{Claims, JwtKeys, JwtSecret, Role};
 pub const JWT_SECRET: &str = "the-api-integration-tests-shared-jwt-secret";
 
 pub fn keys() -> JwtKeys {
-    JwtKeys::new(&JwtSecret::from(JWT_SECRET.to_owned()))
+    JwtKeys::new(&JWT_SECRET.parse::<JwtSecret>().expect("a valid secret"))
 }
 
 /// A valid token for `role`, as the gateway's login would issue it.

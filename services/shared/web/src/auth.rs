@@ -94,9 +94,21 @@ impl JwtSecret {
     }
 }
 
-impl From<String> for JwtSecret {
-    fn from(secret: String) -> Self {
-        Self(secret)
+/// The shortest secret accepted: HS256 wants a key at least as long as its 32-byte hash.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl std::str::FromStr for JwtSecret {
+    type Err = String;
+
+    /// A secret shorter than [`MIN_SECRET_BYTES`] is refused, so a guessable one never runs.
+    fn from_str(secret: &str) -> Result<Self, String> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(format!(
+                "a JWT secret needs at least {MIN_SECRET_BYTES} bytes (got {}); generate one with: head -c 32 /dev/urandom | base64",
+                secret.len()
+            ));
+        }
+        Ok(Self(secret.to_owned()))
     }
 }
 
@@ -141,12 +153,7 @@ impl AuthArgs {
                 tracing::warn!("AUTH_MODE=off: the API accepts every request unauthenticated");
                 Ok(AccessPolicy::Open)
             }
-            (AuthMode::Jwt, Some(secret)) if !secret.0.is_empty() => {
-                if secret.0.len() < 32 {
-                    tracing::warn!("JWT_SECRET is shorter than 32 bytes; use a longer random one");
-                }
-                Ok(AccessPolicy::Jwt(JwtKeys::new(secret)))
-            }
+            (AuthMode::Jwt, Some(secret)) => Ok(AccessPolicy::Jwt(JwtKeys::new(secret))),
             (AuthMode::Jwt, _) => Err(AuthConfigError::MissingSecret),
         }
     }
@@ -289,7 +296,15 @@ mod tests {
     use super::*;
 
     fn keys(secret: &str) -> JwtKeys {
-        JwtKeys::new(&JwtSecret::from(secret.to_owned()))
+        JwtKeys::new(&secret.parse().expect("a long enough test secret"))
+    }
+
+    #[test]
+    fn a_secret_under_32_bytes_is_refused_not_warned_about() {
+        let short = "short".parse::<JwtSecret>().expect_err("refused");
+        assert!(short.contains("at least 32 bytes"), "{short}");
+        assert!("x".repeat(31).parse::<JwtSecret>().is_err());
+        assert!("x".repeat(32).parse::<JwtSecret>().is_ok());
     }
 
     #[test]
