@@ -476,7 +476,7 @@ ensure_kafka() {
         if [[ -f $KAFKA_LIBS/.complete ]]; then exit 0; fi
         log "installing Apache Kafka $KAFKA_VERSION from Maven Central into $KAFKA_LIBS (about 60 MB, once)"
         rm -rf "$KAFKA_LIBS"
-        mvn -B -q -f "$(_lib_repo_root)/setup/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+        mvn -B -q -Dstyle.color=never -f "$(_lib_repo_root)/setup/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
             dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >&2 ||
             die "mvn dependency:copy-dependencies for Apache Kafka $KAFKA_VERSION failed"
         touch "$KAFKA_LIBS/.complete"
@@ -526,8 +526,14 @@ kafka_prepare() {
     rf=$nodes isr=$((nodes >= 3 ? 2 : 1))
     for ((i = 1; i <= nodes; i++)); do voters+="${voters:+,}$i@127.0.0.1:$((cport + i - 1))"; done
     if [[ ! -s $data/cluster.id ]]; then
-        # A Kafka cluster id is a base64url UUID without padding (what `kafka-storage random-uuid` prints).
-        head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$data/cluster.id"
+        # A Kafka cluster id is a base64url UUID without padding (what `kafka-storage random-uuid`
+        # prints). Like Kafka's own generator, never one starting with '-': the tools would read
+        # it as an option.
+        local id="-"
+        while [[ $id == -* ]]; do
+            id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+        done
+        printf '%s' "$id" >"$data/cluster.id"
     fi
     cluster_id=$(<"$data/cluster.id")
     if [[ -s $data/nodes && $(<"$data/nodes") != "$nodes" ]]; then
