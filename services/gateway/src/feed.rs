@@ -208,9 +208,14 @@ impl EventFeed {
             .map(|k| String::from_utf8_lossy(k).into_owned());
         match decoder.decode_json(message.payload()).await {
             Ok(event) => {
+                let Some(id) = sse_id(&event) else {
+                    tracing::warn!(topic = message.topic(), offset = message.offset(),
+                        "live event feed: skipping an event whose id cannot be an SSE id (CR, LF or NUL)");
+                    return None;
+                };
                 let json = live_event(message.topic(), key.as_deref(), &event);
                 Some(LiveEvent {
-                    id: event["id"].as_str().unwrap_or_default().to_owned(),
+                    id,
                     json: json.to_string().into(),
                 })
             }
@@ -312,8 +317,24 @@ pub fn diff(before: &Value, after: &Value) -> Map<String, Value> {
         .collect()
 }
 
+/// The event's id as an SSE `id` line, or `None` when it holds CR, LF or NUL: SSE cannot
+/// carry them (axum refuses with a panic, which would end every open stream).
+fn sse_id(event: &Value) -> Option<String> {
+    let id = event["id"].as_str().unwrap_or_default();
+    (!id.contains(['\r', '\n', '\0'])).then(|| id.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_id_with_cr_lf_or_nul_is_no_sse_id() {
+        use serde_json::json;
+        assert_eq!(super::sse_id(&json!({"id": "e1"})).as_deref(), Some("e1"));
+        for bad in ["a\nb", "a\rb", "a\u{0}b"] {
+            assert_eq!(super::sse_id(&json!({"id": bad})), None, "{bad:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -16,7 +16,7 @@ pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
     db::migrate(&config.database_url, ALL_MIGRATIONS)
         .await
         .context("migrating the movie database")?;
-    let pool = db::pool(&config.database_url, config.pool.db_pool_size)?;
+    let pool = db::pool(&config.database_url, &config.pool)?;
     let catalog = Catalog::new(pool.clone());
     let ready: ops::ReadinessCheck = Arc::new(move || {
         let pool = pool.clone();

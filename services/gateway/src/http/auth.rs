@@ -111,6 +111,10 @@ fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), ApiError> 
     let (user, password) = decoded
         .split_once(':')
         .ok_or_else(|| basic_challenge("the Basic credentials are not user:password"))?;
+    // No user name holds a control character; PostgreSQL cannot even compare one with a NUL.
+    if user.chars().any(char::is_control) {
+        return Err(basic_challenge("wrong username or password"));
+    }
     Ok((user.to_owned(), password.to_owned()))
 }
 
@@ -161,7 +165,13 @@ mod tests {
         // "ada:pass:word" — the password may contain colons.
         let (user, password) = basic_credentials(&basic("Basic YWRhOnBhc3M6d29yZA==")).unwrap();
         assert_eq!((user.as_str(), password.as_str()), ("ada", "pass:word"));
-        for bad in ["Bearer abc", "Basic !!!", "Basic YWRh"] {
+        // "ad\0a:pw": a NUL in the user name is a wrong login, not a database error.
+        for bad in [
+            "Bearer abc",
+            "Basic !!!",
+            "Basic YWRh",
+            "Basic YWQAYTpwdw==",
+        ] {
             assert!(matches!(
                 basic_credentials(&basic(bad)),
                 Err(ApiError::Unauthorized { .. })

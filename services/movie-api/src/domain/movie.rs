@@ -82,9 +82,13 @@ impl CastIds {
     }
 }
 
+/// A date in years 1 to 9999: chrono reads years PostgreSQL cannot store.
 fn parse_expiry_date(raw: &str) -> Result<NaiveDate, String> {
+    use chrono::Datelike;
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("must be a date like 2027-06-30 (got '{}')", raw.trim()))
+        .ok()
+        .filter(|d| (1..=9999).contains(&d.year()))
+        .ok_or_else(|| format!("must be a date like 2027-06-30 (got '{}')", raw.trim()))
 }
 
 /// The writable fields of a movie, all valid.
@@ -310,6 +314,19 @@ mod tests {
         for bad in ["2027-02-30", "28/02/2027", "2027-2-28T00:00:00", "tomorrow"] {
             assert!(parse_expiry(Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn expiry_dates_postgresql_cannot_store_are_refused_not_a_500() {
+        for bad in [
+            "-200000-01-01",
+            "0000-12-31",
+            "+200000-01-01",
+            "10000-01-01",
+        ] {
+            assert!(parse_expiry(Some(bad)).is_err(), "{bad}");
+        }
+        assert!(parse_expiry(Some("9999-12-31")).is_ok());
     }
 
     #[test]

@@ -57,9 +57,62 @@ fn is_length_limit(e: &axum::extract::rejection::FailedToBufferBody) -> bool {
     )
 }
 
-/// Parses a JSON body, naming the field at fault.
+/// Parses a JSON body, naming the field at fault. A body must be one JSON value (trailing
+/// bytes are malformed), and no string may hold a NUL character, which PostgreSQL cannot store.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value: T = deserialize(de)?;
+    de.end()
+        .map_err(|e| ApiError::MalformedJson(format!("{e} (after the JSON value)")))?;
+    if let Some(field) = nul_field(bytes) {
+        return Err(ApiError::field(
+            field,
+            "must not contain the NUL character (\\u0000)",
+        ));
+    }
+    Ok(value)
+}
+
+/// The path of the first string holding `\u0000`, if any. JSON can carry a NUL only escaped,
+/// so the raw bytes are searched first and the body is walked only when one is there.
+fn nul_field(bytes: &[u8]) -> Option<String> {
+    if !bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return None;
+    }
+    fn walk(value: &serde_json::Value, path: String) -> Option<String> {
+        match value {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| walk(v, format!("{path}[{i}]"))),
+            serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+                let key = if k.contains('\0') {
+                    k.replace('\0', "\\u0000")
+                } else {
+                    k.clone()
+                };
+                let path = if path.is_empty() {
+                    key
+                } else {
+                    format!("{path}.{key}")
+                };
+                if k.contains('\0') {
+                    Some(path)
+                } else {
+                    walk(v, path)
+                }
+            }),
+            _ => None,
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&value, String::new()).map(|p| if p.is_empty() { ".".to_owned() } else { p })
+}
+
+fn deserialize<'de, T: DeserializeOwned>(
+    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'de>>,
+) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
@@ -148,6 +201,29 @@ mod tests {
             details(parse::<Body>(br#"{"name": "x"}"#).unwrap_err()),
             ["age"]
         );
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_value_are_malformed_json() {
+        assert!(parse::<Body>(b"{\"name\": \"x\", \"age\": 1} \n").is_ok());
+        for trailing in [
+            &b"{\"name\": \"x\", \"age\": 1}x"[..],
+            b"{\"name\": \"x\", \"age\": 1}{}",
+        ] {
+            assert!(matches!(
+                parse::<Body>(trailing),
+                Err(ApiError::MalformedJson(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn a_nul_in_a_string_names_the_field_and_an_escaped_backslash_does_not() {
+        assert_eq!(
+            details(parse::<Body>(br#"{"name": "a\u0000b", "age": 1}"#).unwrap_err()),
+            ["name"]
+        );
+        assert!(parse::<Body>(br#"{"name": "a\\u0000b", "age": 1}"#).is_ok());
     }
 
     #[test]

@@ -43,12 +43,15 @@ pub fn parse(
         .into_iter()
         .chain(filters.iter().copied())
         .collect();
-    for key in params.keys() {
+    for (key, value) in params {
         if !known.contains(&key.as_str()) {
             errors.insert(
                 key.clone(),
                 format!("unknown query parameter (expected {})", one_of(&known)),
             );
+        } else if value.contains('\0') {
+            // PostgreSQL cannot take a NUL in any text: refused here for every endpoint's filters.
+            errors.insert(key.clone(), "must not contain the NUL character".into());
         }
     }
     let limit = match params.get("limit").map(|v| v.parse::<i64>()) {
@@ -102,10 +105,16 @@ pub fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.timestamp_micros()))
 }
 
+/// The page start a cursor encodes; `None` for anything this API did not hand out, including a
+/// crafted timestamp outside years 1 to 9999 (PostgreSQL could not compare it: a 500, not a 400).
 pub fn decode_cursor(cursor: &str) -> Option<PageStart> {
+    use chrono::Datelike;
     let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
     let (micros, id) = text.split_once('|')?;
     let created_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+    if !(1..=9999).contains(&created_at.year()) {
+        return None;
+    }
     Some(PageStart::After(created_at, Uuid::parse_str(id).ok()?))
 }
 
@@ -144,6 +153,18 @@ mod tests {
             Some(PageStart::After(at, id))
         );
         assert_eq!(decode_cursor("garbage"), None);
+        let crafted = |micros: i64| URL_SAFE_NO_PAD.encode(format!("{micros}|{id}"));
+        assert_eq!(
+            decode_cursor(&crafted(-8_210_298_412_800_000_000)),
+            None,
+            "year -258000"
+        );
+        assert_eq!(
+            decode_cursor(&crafted(8_210_266_876_800_000_000)),
+            None,
+            "year 262143"
+        );
+        assert!(decode_cursor(&crafted(0)).is_some());
     }
 
     #[test]
@@ -159,6 +180,13 @@ mod tests {
             errors["colour"],
             "unknown query parameter (expected limit, cursor, offset, genre or year)"
         );
+    }
+
+    #[test]
+    fn a_nul_in_a_filter_is_refused_by_name() {
+        let mut errors = FieldErrors::new();
+        parse(&params(&[("genre", "dra\0ma")]), &["genre"], &mut errors);
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["genre"]);
     }
 
     #[test]
