@@ -65,6 +65,12 @@ pub struct Config {
     /// Login attempts allowed per client IP and minute (burst of the same size).
     #[arg(long, env = "LOGIN_RATE_PER_MIN", default_value_t = 10)]
     pub login_rate_per_min: u32,
+    /// Live event streams open at once, in all (each holds a connection and a feed receiver).
+    #[arg(long, env = "GATEWAY_MAX_STREAMS", default_value_t = 256)]
+    pub max_streams: usize,
+    /// Live event streams one user may hold open at once.
+    #[arg(long, env = "GATEWAY_MAX_STREAMS_PER_USER", default_value_t = 8)]
+    pub max_streams_per_user: usize,
     /// The first admin, created at start when there are no users yet.
     #[arg(long, env = "ADMIN_USER", default_value = "admin")]
     pub admin_user: String,

@@ -11,8 +11,7 @@ use crate::{
 use anyhow::Context;
 use axum::Router;
 use runtime::{db, ops, Shutdown};
-use std::{io::BufRead, net::SocketAddr, sync::Arc};
-use tokio::net::TcpListener;
+use std::{io::BufRead, sync::Arc};
 use web::{
     auth::{JwtKeys, Role},
     ApiError,
@@ -59,11 +58,12 @@ pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Route
     let events = EventsState {
         feed: feed.clone(),
         keys: keys.clone(),
+        limits: http::events::StreamLimits::new(config.max_streams, config.max_streams_per_user),
         shutdown: shutdown.clone(),
     };
     let auth = AuthState {
         users,
-        keys,
+        keys: keys.clone(),
         ttl: config.jwt_ttl(),
         limiter: http::auth::LoginLimiter::per_minute(config.login_rate_per_min),
     };
@@ -72,6 +72,7 @@ pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Route
         upstreams: Arc::new(upstreams.all()),
         own: ready,
         feed,
+        keys,
     };
     let app = http::proxy_router(&upstreams, &forwarder)
         .merge(http::auth::router(auth))
@@ -84,25 +85,13 @@ pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Route
         .fallback(|| async { ApiError::NotFound("no such path on the gateway".to_owned()) }))
 }
 
-/// Serves until `shutdown`, telling handlers each client's address (the login rate limit is
-/// per client IP).
-pub async fn serve(listener: TcpListener, app: Router, shutdown: Shutdown) -> std::io::Result<()> {
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { shutdown.requested().await })
-    .await
-}
-
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let app = build(&config, &shutdown).await?;
     let listener = runtime::serve::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;
-    serve(listener, app, shutdown).await?;
+    // runtime::serve tells handlers each client's address (the login limit is per client IP).
+    runtime::serve::serve(listener, app, shutdown).await?;
     tracing::info!("gateway stopped");
     Ok(())
 }
@@ -141,7 +130,7 @@ async fn open_users(config: &Config) -> anyhow::Result<UserStore> {
     db::migrate(&config.database_url, ALL_MIGRATIONS)
         .await
         .context("migrating the gateway database")?;
-    let pool = db::pool(&config.database_url, config.pool.db_pool_size)?;
+    let pool = db::pool(&config.database_url, &config.pool)?;
     Ok(UserStore::new(pool))
 }
 

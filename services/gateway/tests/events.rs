@@ -99,10 +99,12 @@ impl EventStream {
     }
 }
 
+/// `/health` as a signed-in caller sees it (with the feed's details).
 async fn health(gateway: &TestGateway) -> (StatusCode, Value) {
     let response = gateway
         .client
         .get(gateway.url("/health"))
+        .bearer_auth(common::sign(&common::claims(web::auth::Role::Reader)))
         .send()
         .await
         .unwrap();

@@ -8,7 +8,7 @@ use common::{
     claims, dead_url, fake_upstream, problem, spawn_gateway, GatewayOptions, ADMIN_PASSWORD,
 };
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Instant;
 use web::auth::Role;
 
@@ -278,8 +278,27 @@ async fn health_is_up_when_every_upstream_is_ready_and_503_naming_the_one_that_i
     let health: Value = response.json().await.unwrap();
     assert_eq!(health["status"], "DOWN");
     assert_eq!(health["services"]["order-api"]["status"], "DOWN");
-    assert_eq!(health["services"]["order-api"]["url"], order_down.as_str());
     assert_eq!(health["services"]["customer-api"]["status"], "UP");
+    // Anonymous callers see no internal address or error text; a signed-in one does.
+    assert_eq!(health["services"]["order-api"], json!({"status": "DOWN"}));
+    let detailed: Value = one_down
+        .client
+        .get(one_down.url("/health"))
+        .bearer_auth(common::sign(&claims(Role::Reader)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        detailed["services"]["order-api"]["url"],
+        order_down.as_str()
+    );
+    assert!(
+        detailed["services"]["order-api"]["reason"].is_string(),
+        "{detailed}"
+    );
 
     // The gateway's own probes stay separate and open.
     for path in ["/health/live", "/health/ready", "/metrics"] {
@@ -320,6 +339,16 @@ async fn the_console_is_served_at_the_root_with_its_assets() {
         .to_str()
         .unwrap()
         .starts_with("text/html"));
+    // Its own files only, and no page may frame it.
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
     let html = page.text().await.unwrap();
     for needle in [
         "id=\"login-form\"",

@@ -20,7 +20,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     db::migrate(&config.database_url, ledger::ALL_MIGRATIONS)
         .await
         .context("migrating the notifier database")?;
-    let pool = db::pool(&config.database_url, config.pool.db_pool_size)?;
+    let pool = db::pool(&config.database_url, &config.pool)?;
 
     let ready: ops::ReadinessCheck = {
         let pool = pool.clone();

@@ -24,7 +24,7 @@ pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<App> 
     db::migrate(&config.database_url, ALL_MIGRATIONS)
         .await
         .context("migrating the order database")?;
-    let pool = db::pool(&config.database_url, config.pool.db_pool_size)?;
+    let pool = db::pool(&config.database_url, &config.pool)?;
     let store = OrderStore::new(pool.clone());
     let ready: ops::ReadinessCheck = Arc::new(move || {
         let pool = pool.clone();

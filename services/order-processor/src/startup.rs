@@ -18,7 +18,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     db::migrate(&config.database_url, ALL_MIGRATIONS)
         .await
         .context("migrating the order-processor database")?;
-    let pool = db::pool(&config.database_url, config.pool.db_pool_size)?;
+    let pool = db::pool(&config.database_url, &config.pool)?;
     let store = ExecutionStore::new(pool.clone());
 
     let ready: ops::ReadinessCheck = Arc::new(move || {

@@ -76,7 +76,8 @@ async fn avro_mode_create_update_delete_reach_mongodb_and_the_inbox() {
     let registry = SchemaRegistry::start().await;
     let db = env.fresh_database().await;
     runtime::db::migrate(&db, ALL_MIGRATIONS).await.unwrap();
-    let store = CustomerStore::new(runtime::db::pool(&db, 4).unwrap());
+    let store =
+        CustomerStore::new(runtime::db::pool(&db, &runtime::db::PoolArgs::with_size(4)).unwrap());
     let prefix = test_support::unique("avro-e2e") + ".";
     let mongo_uri = mongo::shared_uri();
     let replica = test_support::unique("replica").replace('-', "_");
@@ -204,7 +205,8 @@ async fn the_relay_waits_out_a_registry_outage_and_then_publishes_avro() {
     let env = TestEnv::get();
     let db = env.fresh_database().await;
     runtime::db::migrate(&db, ALL_MIGRATIONS).await.unwrap();
-    let store = CustomerStore::new(runtime::db::pool(&db, 4).unwrap());
+    let store =
+        CustomerStore::new(runtime::db::pool(&db, &runtime::db::PoolArgs::with_size(4)).unwrap());
     let prefix = test_support::unique("avro-outage") + ".";
     let port = test_support::free_port();
     let url = format!("http://127.0.0.1:{port}");

@@ -173,3 +173,26 @@ async fn events_decode_as_the_envelope_they_were_written_as() {
     assert_eq!(events[1].event_type, "widget.updated");
     assert_eq!(events[1].before, Some(json!({"id": key[0], "version": 1})));
 }
+
+#[tokio::test]
+async fn readiness_probes_reuse_one_connection_instead_of_opening_one_each() {
+    let world = World::new("probes").await;
+    let relay = world.relay(&[]).await;
+    relay.wait_until_leader().await;
+    let name = world.db.rsplit('/').next().unwrap().to_owned();
+    let query = format!("SELECT sessions AS n FROM pg_stat_database WHERE datname = '{name}'");
+    let sessions = || test_support::count(&world.db, &query);
+    let before = sessions().await;
+    let client = reqwest::Client::new();
+    for _ in 0..30 {
+        let response = client
+            .get(format!("{}/health/ready", relay.http))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    // Each count opens a session of its own, and the probe's one pooled connection may be new.
+    let opened = sessions().await - before;
+    assert!(opened <= 3, "30 probes opened {opened} sessions");
+}

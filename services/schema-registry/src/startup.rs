@@ -17,7 +17,7 @@ pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
     db::migrate(&config.database_url, MIGRATIONS)
         .await
         .context("migrating the schema registry database")?;
-    let pool = db::pool(&config.database_url, config.pool.db_pool_size)?;
+    let pool = db::pool(&config.database_url, &config.pool)?;
     let store = RegistryStore::new(pool.clone());
     let ready: ops::ReadinessCheck = Arc::new(move || {
         let pool = pool.clone();

@@ -37,6 +37,9 @@ pub struct HealthState {
     pub own: ReadinessCheck,
     /// The console's live event feed: reported, but optional (it does not make /health 503).
     pub feed: EventFeed,
+    /// A caller with a valid token sees each service's URL and why it is down; anonymous
+    /// callers see the statuses only (no internal addresses or error texts).
+    pub keys: web::auth::JwtKeys,
 }
 
 pub fn router(health: HealthState) -> Router {
@@ -74,7 +77,11 @@ async fn docs() -> Html<String> {
 /// How long one readiness probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
-async fn aggregate_health(State(health): State<HealthState>) -> impl IntoResponse {
+async fn aggregate_health(
+    State(health): State<HealthState>,
+    headers: axum::http::HeaderMap,
+) -> impl IntoResponse {
+    let detailed = health.keys.authenticate(&headers).is_ok();
     let probes = health.upstreams.iter().map(|upstream| {
         let client = health.forwarder.client().clone();
         async move {
@@ -109,6 +116,11 @@ async fn aggregate_health(State(health): State<HealthState>) -> impl IntoRespons
     services.insert("gateway".to_owned(), own);
     let all_up = services.values().all(|s| s["status"] == "UP");
     services.insert("event-feed".to_owned(), feed);
+    if !detailed {
+        for service in services.values_mut() {
+            *service = json!({"status": service["status"]});
+        }
+    }
     let status = if all_up {
         StatusCode::OK
     } else {

@@ -138,7 +138,7 @@ pub async fn spawn_gateway_on(database_url: &str, options: GatewayOptions) -> Te
         .await
         .expect("binding");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(startup::serve(listener, app, shutdown.clone()));
+    tokio::spawn(runtime::serve::serve(listener, app, shutdown.clone()));
     TestGateway {
         base,
         database_url: database_url.to_owned(),

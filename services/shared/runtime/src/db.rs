@@ -22,14 +22,25 @@ const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 /// was one in six of a write request's. A closed socket or a broken transaction still fails the
 /// check at once (`is_broken`); a connection idle for longer than [`PING_IF_IDLE_FOR`], which a
 /// restarted server or a network device may have dropped without a word, is still pinged.
-pub struct Manager(AsyncDieselConnectionManager<AsyncPgConnection>);
+pub struct Manager(
+    AsyncDieselConnectionManager<AsyncPgConnection>,
+    /// Every connection's `statement_timeout`.
+    Duration,
+);
 
 impl managed::Manager for Manager {
     type Type = AsyncPgConnection;
     type Error = PoolError;
 
     async fn create(&self) -> Result<AsyncPgConnection, PoolError> {
-        self.0.create().await
+        let mut conn = self.0.create().await?;
+        // A statement that runs away (a lock never released, a plan gone wrong) fails instead of
+        // holding its connection, and with it a request and a pool slot, forever.
+        diesel::sql_query(format!("SET statement_timeout = {}", self.1.as_millis()))
+            .execute(&mut conn)
+            .await
+            .map_err(PoolError::QueryError)?;
+        Ok(conn)
     }
 
     async fn recycle(
@@ -60,12 +71,38 @@ pub struct PoolArgs {
     /// Maximum connections in the pool.
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: usize,
+    /// How long a request waits for a pooled connection (or for a new one to be opened) before
+    /// it fails as unavailable, in milliseconds: readiness answers instead of hanging.
+    #[arg(long, env = "DB_CHECKOUT_TIMEOUT_MS", default_value = "5000", value_parser = crate::config::millis)]
+    pub db_checkout_timeout: Duration,
+    /// Every statement's limit (PostgreSQL `statement_timeout`), in milliseconds.
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value = "30000", value_parser = crate::config::millis)]
+    pub db_statement_timeout: Duration,
 }
 
-pub fn pool(url: &str, max_size: usize) -> Result<PgPool, DbError> {
-    let manager = Manager(AsyncDieselConnectionManager::new(url));
+impl PoolArgs {
+    /// The defaults with `size` connections (tests, and the relay's one-connection probe).
+    pub fn with_size(size: usize) -> Self {
+        Self {
+            db_pool_size: size,
+            db_checkout_timeout: Duration::from_secs(5),
+            db_statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+pub fn pool(url: &str, args: &PoolArgs) -> Result<PgPool, DbError> {
+    let manager = Manager(
+        AsyncDieselConnectionManager::new(url),
+        args.db_statement_timeout,
+    );
+    let timeout = Some(args.db_checkout_timeout);
     managed::Pool::builder(manager)
-        .max_size(max_size)
+        .max_size(args.db_pool_size)
+        .wait_timeout(timeout)
+        .create_timeout(timeout)
+        .recycle_timeout(timeout)
+        .runtime(deadpool::Runtime::Tokio1)
         .build()
         .map_err(|e| DbError::Pool(e.to_string()))
 }
