@@ -8,7 +8,8 @@
 #   log / warn / die                      progress and errors, on stderr
 #   wait_for, wait_for_port, wait_for_http   readiness polls with a deadline (never fixed sleeps)
 #   start_service / stop_pidfile          background processes tracked by pid files
-#   ensure_postgres_binaries, start_postgres, stop_postgres, create_database, pg_url_for_db
+#   ensure_postgres_binaries, start_postgres, stop_postgres, create_database, pg_url_for_db,
+#   pg_require_password                   password (scram) authentication for native mode
 #   ensure_kafka, kafka_class             Apache Kafka from Maven Central; run one of its classes
 #   kafka_prepare, start_kafka, stop_kafka  a KRaft cluster of 1 or 3 nodes (native mode, tests)
 #   kafka_create_topics                   topics through Kafka's own admin tool
@@ -394,6 +395,32 @@ start_postgres() {
     isready=$(pg_tool pg_isready)
     wait_for --log "$logfile" "PostgreSQL on 127.0.0.1:$port" 60 -- \
         "$isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres
+}
+
+# pg_require_password DATA_DIR PORT SECRET_FILE: makes the cluster on DATA_DIR ask every
+# client for a password (scram-sha-256, local socket and TCP alike) instead of trusting every
+# local user, with the superuser postgres's password generated once into SECRET_FILE (mode
+# 0600). Idempotent: a cluster that no longer trusts anyone is left alone. Prints the password.
+pg_require_password() {
+    local data port=$2 secret_file=$3 secret psql
+    data=$(abspath "$1")
+    if [[ ! -s $secret_file ]]; then
+        log "generating the PostgreSQL password ($secret_file)"
+        (umask 077 && mkdir -p "$(dirname "$secret_file")" &&
+            head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$secret_file")
+    fi
+    secret=$(<"$secret_file")
+    if _as_pg grep -Eq '^[^#]*[[:space:]]trust[[:space:]]*$' "$data/pg_hba.conf"; then
+        log "PostgreSQL: switching from trust to password (scram-sha-256) authentication"
+        psql=$(pg_tool psql)
+        # On stdin, so the password shows in no process list.
+        printf "SET password_encryption = 'scram-sha-256'; ALTER ROLE postgres PASSWORD '%s';\n" "$secret" |
+            "$psql" "postgres://postgres@127.0.0.1:$port/postgres" -Xq -v ON_ERROR_STOP=1 >&2 ||
+            die "setting the postgres password failed"
+        _as_pg sed -i -E 's/[[:space:]]trust[[:space:]]*$/ scram-sha-256/' "$data/pg_hba.conf"
+        _as_pg "$PG_BIN/pg_ctl" reload -D "$data" -s >&2 || die "reloading PostgreSQL failed"
+    fi
+    printf '%s\n' "$secret"
 }
 
 # stop_postgres DATA_DIR: fast shutdown (then immediate) of the server on DATA_DIR; keeps the

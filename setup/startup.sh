@@ -222,7 +222,10 @@ start_native() {
             warn "DATABASE_URL is set but does not answer; using the project-local cluster instead"
         fi
         start_postgres "$runtime/pg/data" "$pg_port" "$logs/postgres.log"
-        server_url="postgres://postgres@127.0.0.1:$pg_port/postgres"
+        # Password (scram) authentication, not trust: the secret is kept 0600 beside the JWT's.
+        local pg_password
+        pg_password=$(pg_require_password "$runtime/pg/data" "$pg_port" "$runtime/secrets/postgres_password")
+        server_url="postgres://postgres:$pg_password@127.0.0.1:$pg_port/postgres"
     fi
     # One database per service that owns tables, as in a real deployment.
     local db
@@ -248,6 +251,17 @@ start_native() {
         JWT_SECRET=$(<"$secret_file")
     fi
     export JWT_SECRET
+    # The first admin's password: generated once and kept 0600 beside the other secrets, never
+    # written to a log (the gateway prints a password only when it generates one itself).
+    local admin_password_file=$runtime/secrets/admin_password
+    if [[ -z ${ADMIN_PASSWORD:-} ]]; then
+        if [[ ! -s $admin_password_file ]]; then
+            (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$admin_password_file")
+        fi
+        ADMIN_PASSWORD=$(<"$admin_password_file")
+    else
+        admin_password_file=""
+    fi
 
     KAFKA_BOOTSTRAP_SERVERS=$(kafka_bootstrap "$kafka_port" "$kafka_brokers")
     export KAFKA_BOOTSTRAP_SERVERS
@@ -295,16 +309,20 @@ start_native() {
         SMTP_HOST=127.0.0.1 SMTP_PORT="$smtp_port"
     # On its first start the gateway creates the first admin; without ADMIN_PASSWORD it prints a
     # generated password once, to its log. Show that line to the user, this once.
-    local gateway_log_lines=0 first_admin
+    local gateway_log_lines=0 first_admin=""
     [[ -f $logs/gateway.log ]] && gateway_log_lines=$(wc -l <"$logs/gateway.log")
     launch gateway gateway "$gateway_addr" \
-        GATEWAY_ADDR="$gateway_addr" GATEWAY_DATABASE_URL="$gateway_url" \
+        GATEWAY_ADDR="$gateway_addr" GATEWAY_DATABASE_URL="$gateway_url" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
         CUSTOMER_API_URL="http://$api_addr" MOVIE_API_URL="http://$movie_addr" \
         ORDER_API_URL="http://$order_addr"
-    first_admin=$(tail -n +"$((gateway_log_lines + 1))" "$logs/gateway.log" |
-        grep -o "created the first admin user '.*' with password: .*" | head -n 1) || true
+    if tail -n +"$((gateway_log_lines + 1))" "$logs/gateway.log" | grep -q "created the first admin user"; then
+        first_admin="created the first admin user '${ADMIN_USER:-admin}' with password: $ADMIN_PASSWORD"
+        [[ -z $admin_password_file ]] || first_admin+=" (kept in $admin_password_file)"
+    fi
 
     # For other scripts and for people: what is running where.
+    # The database URLs carry the PostgreSQL password: readable by this user only.
+    (umask 077 && : >"$runtime/platform.env")
     cat >"$runtime/platform.env" <<EOF
 CUSTOMER_DATABASE_URL=$customers_url
 MOVIE_DATABASE_URL=$movies_url
@@ -348,7 +366,7 @@ Platform is up (native mode).
   Replicator metrics  http://$replicator_addr/metrics
   Notifier metrics    http://$notifier_addr/metrics
   Kafka bootstrap     $KAFKA_BOOTSTRAP_SERVERS (Apache Kafka $KAFKA_VERSION, $kafka_brokers node(s))
-  PostgreSQL          $server_url (databases customers, movies, orders, order_processor,
+  PostgreSQL          ${server_url/:${pg_password:-}@/:***@} (databases customers, movies, orders, order_processor,
                       notifier, schema_registry)
   MongoDB             $mongo_uri (database $mongo_db; SecantusDB)
   Mail inbox (UI)     http://127.0.0.1:$mail_web_port (SMTP 127.0.0.1:$smtp_port; maildev)
@@ -357,7 +375,7 @@ Platform is up (native mode).
   Settings            $runtime/platform.env
 
 Watch the events (topics customers, movies, casts, orders, order-executions) with Kafka's tools:
-  scripts/kafka-console-consumer.sh --bootstrap-server $KAFKA_BOOTSTRAP_SERVERS --topic customers --from-beginning --property print.key=true
+  scripts/kafka-console-consumer.sh --bootstrap-server $KAFKA_BOOTSTRAP_SERVERS --topic customers --from-beginning --formatter-property print.key=true
   scripts/kafka-consumer-groups.sh --bootstrap-server $KAFKA_BOOTSTRAP_SERVERS --describe --all-groups   (lag)
   scripts/kafka-topics.sh --bootstrap-server $KAFKA_BOOTSTRAP_SERVERS --describe
 

@@ -62,7 +62,8 @@ pub struct Config {
     /// Lifetime of an issued token, in seconds.
     #[arg(long, env = "JWT_TTL_SECS", default_value_t = 3600)]
     pub jwt_ttl_secs: u64,
-    /// Login attempts allowed per client IP and minute (burst of the same size).
+    /// Login attempts allowed per account from one client address and minute (burst of the same
+    /// size); three times as many per account from everywhere.
     #[arg(long, env = "LOGIN_RATE_PER_MIN", default_value_t = 10)]
     pub login_rate_per_min: u32,
     /// Live event streams open at once, in all (each holds a connection and a feed receiver).

@@ -102,6 +102,26 @@ async fn logins_past_the_per_client_limit_are_429() {
 }
 
 #[tokio::test]
+async fn a_flood_of_logins_from_one_address_does_not_lock_another_account_out() {
+    let gateway = spawn_gateway(GatewayOptions {
+        login_rate_per_min: 3,
+        ..GatewayOptions::nothing_up()
+    })
+    .await;
+    let statuses: Vec<u16> = futures::future::join_all(
+        (0..6).map(|_| async { gateway.login("mallory", "guess").await.status().as_u16() }),
+    )
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        3,
+        "{statuses:?}"
+    );
+    // The same address, another account: not locked out.
+    assert_eq!(gateway.login("admin", ADMIN_PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
 async fn a_down_upstream_is_502_in_the_error_format() {
     let gateway = spawn_gateway(GatewayOptions::nothing_up()).await;
     for path in [

@@ -52,6 +52,21 @@ pub struct Config {
     /// start when the registry rejects one as incompatible.
     #[command(flatten)]
     pub format: codec::FormatArgs,
+    /// The platform's token secret: in Avro mode the relay signs itself an admin token with it,
+    /// since the schema registry takes writes (registrations) only from admins.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<web::auth::JwtSecret>,
     #[command(flatten)]
     pub log: runtime::telemetry::LogArgs,
+}
+
+impl Config {
+    /// The bearer token for the schema registry: an admin token for a day (registrations
+    /// happen at start), or none without `JWT_SECRET` (a registry that takes anonymous writes).
+    pub fn registry_token(&self) -> Option<String> {
+        use web::auth::{Claims, JwtKeys, Role};
+        let keys = JwtKeys::new(self.jwt_secret.as_ref()?);
+        let day = Duration::from_secs(24 * 3600);
+        Some(keys.sign(&Claims::new("outbox-relay", Role::Admin, day)))
+    }
 }

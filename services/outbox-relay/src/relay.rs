@@ -75,7 +75,12 @@ impl OutboxRelay {
             c.linger,
         )?;
         if c.format.event_format == EventFormat::Avro {
-            let encoder = EventEncoder::new(&c.format.schema_registry_url, &c.topic_prefix);
+            let token = c.registry_token();
+            let encoder = EventEncoder::new(
+                &c.format.schema_registry_url,
+                &c.topic_prefix,
+                token.as_deref(),
+            );
             if !register_schemas(&encoder, &c.format.schema_registry_url, &shutdown).await? {
                 return Ok(()); // shutdown while waiting for the registry
             }

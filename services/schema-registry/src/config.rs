@@ -20,6 +20,10 @@ pub struct Config {
     pub database_url: String,
     #[command(flatten)]
     pub pool: runtime::db::PoolArgs,
+    /// Who may write (register, delete, change compatibility): an admin token (`AUTH_MODE`,
+    /// `JWT_SECRET`, as every API). Reads stay open.
+    #[command(flatten)]
+    pub auth: web::auth::AuthArgs,
     #[command(flatten)]
     pub log: runtime::telemetry::LogArgs,
 }

@@ -14,6 +14,7 @@ pub const SERVICE: &str = "schema-registry";
 
 /// Migrates the database and returns the full router (registry API, health, metrics).
 pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
+    let access = config.auth.policy()?;
     db::migrate(&config.database_url, MIGRATIONS)
         .await
         .context("migrating the schema registry database")?;
@@ -23,7 +24,7 @@ pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
         let pool = pool.clone();
         Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
     });
-    Ok(http::router(store).merge(ops::router(SERVICE, ready)))
+    Ok(http::router(store, &access).merge(ops::router(SERVICE, ready)))
 }
 
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {

@@ -17,6 +17,7 @@ use schema_registry_converter::{
 fn settings(app: &TestApp) -> SrSettings {
     SrSettings::new_builder(app.base.clone())
         .no_proxy()
+        .set_token_authorization(&test_support::admin_token())
         .build()
         .unwrap()
 }

@@ -51,8 +51,8 @@ async fn login(State(state): State<AuthState>, request: Request) -> Result<Respo
     let client = crate::proxy::client_addr(&request)
         .map(|a| a.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    state.limiter.check(client)?;
     let (username, password) = basic_credentials(request.headers())?;
+    state.limiter.check(client, &username)?;
     let role = state
         .users
         .check(&username, &password)
@@ -118,35 +118,61 @@ fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), ApiError> 
     Ok((user.to_owned(), password.to_owned()))
 }
 
-/// Login attempts per client IP: `per_minute` at once, then one more every `60 / per_minute`
-/// seconds. Zero turns the limit off.
+/// Login attempts, limited per account from one client address (`per_minute` at once, then one
+/// more every `60 / per_minute` seconds) and per account from everywhere (three times that).
+/// Keyed by account, not by address alone: a flood of attempts from one shared address (an
+/// office, a proxy) against some account never locks another account out, the admin's included.
+/// Zero turns the limits off.
 #[derive(Clone)]
-pub struct LoginLimiter(Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>);
+pub struct LoginLimiter(Option<Arc<Limiters>>);
+
+struct Limiters {
+    from_client: DefaultKeyedRateLimiter<(IpAddr, String)>,
+    per_account: DefaultKeyedRateLimiter<String>,
+}
 
 impl LoginLimiter {
     pub fn per_minute(attempts: u32) -> Self {
-        Self(NonZeroU32::new(attempts).map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n)))))
+        Self(NonZeroU32::new(attempts).map(|n| {
+            let everywhere = n.saturating_mul(NonZeroU32::new(3).expect("3 > 0"));
+            Arc::new(Limiters {
+                from_client: RateLimiter::keyed(Quota::per_minute(n)),
+                per_account: RateLimiter::keyed(Quota::per_minute(everywhere)),
+            })
+        }))
     }
 
-    fn check(&self, client: IpAddr) -> Result<(), ApiError> {
-        let Some(limiter) = &self.0 else {
+    fn check(&self, client: IpAddr, username: &str) -> Result<(), ApiError> {
+        let Some(limiters) = &self.0 else {
             return Ok(());
         };
-        // Forget clients whose allowance is full again, so the map stays small.
-        if limiter.len() > 10_000 {
-            limiter.retain_recent();
+        // Forget keys whose allowance is full again, so the maps stay small.
+        if limiters.from_client.len() > 10_000 {
+            limiters.from_client.retain_recent();
         }
-        limiter.check_key(&client).map_err(|not_until| {
+        if limiters.per_account.len() > 10_000 {
+            limiters.per_account.retain_recent();
+        }
+        let key = username.to_lowercase();
+        let refused = |not_until: governor::NotUntil<_>, from: String| {
             let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-            tracing::warn!(%client, "login rate limit reached");
+            tracing::warn!(%client, username = %key, "login rate limit reached");
             ApiError::TooManyRequests {
                 message: format!(
-                    "too many login attempts from {client}; try again in {} s",
+                    "too many login attempts for {key}{from}; try again in {} s",
                     wait.as_secs().max(1)
                 ),
                 retry_after_secs: wait.as_secs().max(1),
             }
-        })
+        };
+        limiters
+            .from_client
+            .check_key(&(client, key.clone()))
+            .map_err(|n| refused(n, format!(" from {client}")))?;
+        limiters
+            .per_account
+            .check_key(&key)
+            .map_err(|n| refused(n, String::new()))
     }
 }
 
@@ -181,18 +207,37 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_refuses_past_the_quota_per_client() {
+    fn the_limiter_refuses_past_the_quota_per_account_and_client() {
         let limiter = LoginLimiter::per_minute(2);
         let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
         let b = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
-        assert!(limiter.check(a).is_ok());
-        assert!(limiter.check(a).is_ok());
+        assert!(limiter.check(a, "ada").is_ok());
+        assert!(
+            limiter.check(a, "Ada").is_ok(),
+            "names compare without case"
+        );
         assert!(matches!(
-            limiter.check(a),
+            limiter.check(a, "ada"),
             Err(ApiError::TooManyRequests { .. })
         ));
-        assert!(limiter.check(b).is_ok(), "other clients are unaffected");
+        assert!(
+            limiter.check(a, "admin").is_ok(),
+            "the same address, another account"
+        );
+        assert!(
+            limiter.check(b, "ada").is_ok(),
+            "another client, the same account"
+        );
+        // Three times the quota per account from everywhere: 2 from a, 1 from b, 3 more.
+        for c in 3..6 {
+            assert!(limiter
+                .check(IpAddr::V4(Ipv4Addr::new(10, 0, 0, c)), "ada")
+                .is_ok());
+        }
+        assert!(limiter
+            .check(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9)), "ada")
+            .is_err());
         let off = LoginLimiter::per_minute(0);
-        assert!((0..100).all(|_| off.check(a).is_ok()));
+        assert!((0..100).all(|_| off.check(a, "ada").is_ok()));
     }
 }

@@ -18,16 +18,19 @@ use serde::Deserialize;
 /// allow; Confluent Cloud caps a schema at 1 MB. This inner limit overrides the outer one.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-pub fn router(store: RegistryStore) -> Router {
-    let api = Router::new()
+/// The registry behind `access`: reads open, every write needs an admin token.
+pub fn router(store: RegistryStore, access: &web::auth::AccessPolicy) -> Router {
+    let routes = Router::new()
         .route("/", get(|| async { Registry(serde_json::json!({})) }))
         .merge(subjects::router())
         .merge(schemas::router())
         .merge(compatibility::router())
         .merge(config::router())
+        .with_state(store);
+    let api = access
+        .protect_writes(routes)
         .fallback(|| async { RegistryError::RouteNotFound })
         .method_not_allowed_fallback(|| async { RegistryError::MethodNotAllowed })
-        .with_state(store)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     web::layers::apply(api)
 }

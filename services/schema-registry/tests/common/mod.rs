@@ -58,6 +58,8 @@ pub async fn spawn_app() -> TestApp {
         &database_url,
         "--db-pool-size",
         "4",
+        "--jwt-secret",
+        test_support::TEST_JWT_SECRET,
     ])
     .expect("valid test config");
     let app = startup::build(&config)
@@ -70,9 +72,21 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         base,
         database_url,
-        client: Client::builder().no_proxy().build().unwrap(),
+        client: admin_client(),
         shutdown,
     }
+}
+
+/// A client whose every request carries an admin token, as the relay's does (writes need one).
+fn admin_client() -> Client {
+    let mut headers = header::HeaderMap::new();
+    let bearer = format!("Bearer {}", test_support::admin_token());
+    headers.insert(header::AUTHORIZATION, bearer.parse().unwrap());
+    Client::builder()
+        .no_proxy()
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 /// A registry response: status and JSON body.

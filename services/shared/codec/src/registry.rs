@@ -19,10 +19,15 @@ use std::time::Duration;
 /// How long one registry request may take before it counts as an outage.
 const REGISTRY_TIMEOUT: Duration = Duration::from_secs(5);
 
-fn settings(url: &str) -> SrSettings {
-    SrSettings::new_builder(url.trim_end_matches('/').to_owned())
-        .no_proxy()
-        .set_timeout(REGISTRY_TIMEOUT)
+/// `token`: a bearer token sent with every request (the platform's registry wants an admin
+/// token for writes; Confluent's ignores it unless configured for it).
+fn settings(url: &str, token: Option<&str>) -> SrSettings {
+    let mut builder = SrSettings::new_builder(url.trim_end_matches('/').to_owned());
+    builder.no_proxy().set_timeout(REGISTRY_TIMEOUT);
+    if let Some(token) = token {
+        builder.set_token_authorization(token);
+    }
+    builder
         .build()
         .unwrap_or_else(|e| panic!("schema registry client for {url}: {e}"))
 }
@@ -84,9 +89,10 @@ pub struct EventEncoder {
 }
 
 impl EventEncoder {
-    pub fn new(registry_url: &str, topic_prefix: &str) -> Self {
+    /// `token`: see [`settings`]; the relay mints an admin token from `JWT_SECRET`.
+    pub fn new(registry_url: &str, topic_prefix: &str, token: Option<&str>) -> Self {
         Self {
-            encoder: AvroEncoder::new(settings(registry_url)),
+            encoder: AvroEncoder::new(settings(registry_url, token)),
             topic_prefix: topic_prefix.to_owned(),
         }
     }
@@ -188,7 +194,7 @@ pub struct EventDecoder {
 impl EventDecoder {
     pub fn new(registry_url: &str) -> Self {
         Self {
-            avro: AvroDecoder::new(settings(registry_url)),
+            avro: AvroDecoder::new(settings(registry_url, None)),
         }
     }
 

@@ -19,6 +19,21 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use std::{future::Future, path::PathBuf, time::Duration};
 use tokio::time::Instant;
 
+/// The token secret every platform process a test starts shares (the gateway, the APIs, the
+/// schema registry and the relays that write to it).
+pub const TEST_JWT_SECRET: &str = "the-platform-integration-tests-jwt-secret";
+
+/// A valid admin token for [`TEST_JWT_SECRET`], as the gateway's login would issue it.
+pub fn admin_token() -> String {
+    use web::auth::{Claims, JwtKeys, Role};
+    let secret = TEST_JWT_SECRET.parse().expect("a long enough secret");
+    JwtKeys::new(&secret).sign(&Claims::new(
+        "tester",
+        Role::Admin,
+        Duration::from_secs(3600),
+    ))
+}
+
 /// Where the test infrastructure runs.
 #[derive(Debug, Clone)]
 pub struct TestEnv {

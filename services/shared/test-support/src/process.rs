@@ -153,6 +153,8 @@ impl RunningService {
             ("TOPIC_PREFIX", topic_prefix.to_owned()),
             ("RELAY_POLL_INTERVAL_MS", "250".to_owned()),
             ("RELAY_STANDBY_POLL_MS", "250".to_owned()),
+            // In Avro mode the relay signs itself a token for the schema registry.
+            ("JWT_SECRET", crate::TEST_JWT_SECRET.to_owned()),
             ("RUST_LOG", "info,librdkafka=warn,rdkafka=warn".to_owned()),
         ];
         envs.extend(extra.iter().cloned());

@@ -36,6 +36,7 @@ impl SchemaRegistry {
             &[
                 ("SCHEMA_REGISTRY_ADDR", format!("127.0.0.1:{port}")),
                 ("SCHEMA_REGISTRY_DATABASE_URL", database_url),
+                ("JWT_SECRET", crate::TEST_JWT_SECRET.to_owned()),
             ],
             &env.runtime_dir,
         );
@@ -57,6 +58,7 @@ impl SchemaRegistry {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.url))
+            .bearer_auth(crate::admin_token())
             .header(reqwest::header::ACCEPT, REGISTRY_JSON);
         if let Some(body) = body {
             request = request
