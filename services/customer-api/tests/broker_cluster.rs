@@ -56,26 +56,10 @@ impl Platform {
             &[("RELAY_DELIVERY_TIMEOUT_MS", "5000".into())],
         )
         .await;
-        let replicator = RunningService::start(
-            "replicator",
-            "REPLICATOR_ADDR",
-            &[
-                ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.clone()),
-                ("TOPIC_PREFIX", prefix.clone()),
-                ("REPLICATOR_GROUP", test_support::unique("replicator")),
-                ("MONGODB_URI", mongo_uri.clone()),
-                ("MONGODB_DATABASE", replica_db.clone()),
-            ],
-        )
-        .await;
-        let mut notifier_env = vec![
-            ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.clone()),
-            ("TOPIC_PREFIX", prefix.clone()),
-            ("NOTIFIER_GROUP", test_support::unique("notifier")),
-            ("NOTIFIER_DATABASE_URL", app.env.fresh_database().await),
-        ];
-        notifier_env.extend(mail.smtp_env());
-        let notifier = RunningService::start("notifier", "NOTIFIER_ADDR", &notifier_env).await;
+        let replicator =
+            RunningService::replicator(&bootstrap, &prefix, &mongo_uri, &replica_db, &[]).await;
+        let notifier_db = app.env.fresh_database().await;
+        let notifier = RunningService::notifier(&bootstrap, &prefix, &notifier_db, &mail).await;
         let replica = mongo::client(&mongo_uri)
             .await
             .database(&replica_db)

@@ -24,26 +24,10 @@ async fn create_update_delete_reach_mongodb_and_the_inbox() {
     let mail = MailCatcher::shared();
 
     let _relay = RunningService::relay(&app.database_url, &bootstrap, &prefix, &[]).await;
-    let _replicator = RunningService::start(
-        "replicator",
-        "REPLICATOR_ADDR",
-        &[
-            ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.clone()),
-            ("TOPIC_PREFIX", prefix.clone()),
-            ("REPLICATOR_GROUP", test_support::unique("replicator")),
-            ("MONGODB_URI", mongo_uri.clone()),
-            ("MONGODB_DATABASE", replica.clone()),
-        ],
-    )
-    .await;
-    let mut notifier_env = vec![
-        ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.clone()),
-        ("TOPIC_PREFIX", prefix.clone()),
-        ("NOTIFIER_GROUP", test_support::unique("notifier")),
-        ("NOTIFIER_DATABASE_URL", app.env.fresh_database().await),
-    ];
-    notifier_env.extend(mail.smtp_env());
-    let _notifier = RunningService::start("notifier", "NOTIFIER_ADDR", &notifier_env).await;
+    let _replicator =
+        RunningService::replicator(&bootstrap, &prefix, &mongo_uri, &replica, &[]).await;
+    let notifier_db = app.env.fresh_database().await;
+    let _notifier = RunningService::notifier(&bootstrap, &prefix, &notifier_db, &mail).await;
 
     let customers = mongo::client(&mongo_uri)
         .await

@@ -4,7 +4,7 @@
 mod common;
 
 use common::spawn_app;
-use reqwest::{header, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 async fn problem(response: reqwest::Response) -> (StatusCode, Value) {
@@ -24,15 +24,7 @@ async fn a_nul_in_a_text_field_is_422_naming_it_and_writes_nothing() {
         r#"{"name": "Ada\u0000Lovelace", "email": "ada@example.com"}"#,
         r#"{"name": "Ada", "email": "ada@example.com", "phone": "+1 555\u0000"}"#,
     ] {
-        let response = app
-            .client
-            .post(app.url("/api/v1/customers"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let (status, problem) = problem(response).await;
+        let (status, problem) = problem(app.post_raw_json(body).await).await;
         assert_eq!(
             status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -52,15 +44,7 @@ async fn a_nul_in_a_text_field_is_422_naming_it_and_writes_nothing() {
 async fn trailing_bytes_after_the_json_body_are_400_and_write_nothing() {
     let app = spawn_app().await;
     let body = r#"{"name": "Ada", "email": "ada@example.com"}{"name": "Eve"}"#;
-    let response = app
-        .client
-        .post(app.url("/api/v1/customers"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let (status, problem) = problem(response).await;
+    let (status, problem) = problem(app.post_raw_json(body).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
     assert_eq!(problem["error"], "malformed_json");
     assert_eq!(app.written().await, (0, 0));

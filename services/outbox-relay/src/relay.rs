@@ -76,6 +76,9 @@ impl OutboxRelay {
         )?;
         if c.format.event_format == EventFormat::Avro {
             let token = c.registry_token();
+            if token.is_none() {
+                tracing::warn!("JWT_SECRET is unset: registering schemas without a token, which the platform's registry refuses (401); Confluent's takes them");
+            }
             let encoder = EventEncoder::new(
                 &c.format.schema_registry_url,
                 &c.topic_prefix,

@@ -28,6 +28,8 @@ fn avro_env(registry: &SchemaRegistry) -> Vec<(&'static str, String)> {
     vec![
         ("EVENT_FORMAT", "avro".to_owned()),
         ("SCHEMA_REGISTRY_URL", registry.url.clone()),
+        // The registry takes registrations from admins only; the relay signs its own token.
+        ("JWT_SECRET", test_support::TEST_JWT_SECRET.to_owned()),
     ]
 }
 

@@ -88,16 +88,13 @@ async fn the_replicator_applies_events_written_under_schema_versions_1_and_2() {
 
     let database = test_support::unique("replica").replace('-', "_");
     let mongo_uri = mongo::shared_uri();
-    let _replicator = RunningService::start(
-        "replicator",
-        "REPLICATOR_ADDR",
+    let _replicator = RunningService::replicator(
+        &env.bootstrap,
+        &prefix,
+        &mongo_uri,
+        &database,
         &[
-            ("KAFKA_BOOTSTRAP_SERVERS", env.bootstrap.clone()),
-            ("TOPIC_PREFIX", prefix.clone()),
             ("REPLICATOR_TOPICS", "customers".to_owned()),
-            ("REPLICATOR_GROUP", test_support::unique("replicator")),
-            ("MONGODB_URI", mongo_uri.clone()),
-            ("MONGODB_DATABASE", database.clone()),
             ("SCHEMA_REGISTRY_URL", registry.url.clone()),
         ],
     )

@@ -246,18 +246,8 @@ async fn after_a_burst_of_mixed_writes_the_replica_matches_every_source_table() 
     for database in [&customers_db, &movies_db, &orders_db, &executions_db] {
         relays.push(RunningService::relay(database, &bootstrap, &prefix, &[]).await);
     }
-    let _replicator = RunningService::start(
-        "replicator",
-        "REPLICATOR_ADDR",
-        &[
-            ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.clone()),
-            ("TOPIC_PREFIX", prefix.clone()),
-            ("REPLICATOR_GROUP", test_support::unique("replicator")),
-            ("MONGODB_URI", mongo_uri.clone()),
-            ("MONGODB_DATABASE", replica.clone()),
-        ],
-    )
-    .await;
+    let _replicator =
+        RunningService::replicator(&bootstrap, &prefix, &mongo_uri, &replica, &[]).await;
 
     let (_, _, placed) = tokio::join!(
         customer_burst(&customers),

@@ -97,6 +97,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// POSTs `body` as it is, labelled JSON (for bodies `serde_json` would never write).
+    pub async fn post_raw_json(&self, body: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/customers"))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Creates a customer and returns its JSON.
     pub async fn create(&self, name: &str) -> Value {
         let email = format!(

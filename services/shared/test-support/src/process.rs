@@ -161,6 +161,44 @@ impl RunningService {
         Self::start("outbox-relay", "RELAY_ADDR", &envs).await
     }
 
+    /// A replicator of every topic under `topic_prefix` into MongoDB database `database`, in a
+    /// consumer group of its own (`extra` adds or overrides settings).
+    pub async fn replicator(
+        bootstrap: &str,
+        topic_prefix: &str,
+        mongo_uri: &str,
+        database: &str,
+        extra: &[(&str, String)],
+    ) -> Self {
+        let mut envs = vec![
+            ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.to_owned()),
+            ("TOPIC_PREFIX", topic_prefix.to_owned()),
+            ("REPLICATOR_GROUP", crate::unique("replicator")),
+            ("MONGODB_URI", mongo_uri.to_owned()),
+            ("MONGODB_DATABASE", database.to_owned()),
+        ];
+        envs.extend(extra.iter().cloned());
+        Self::start("replicator", "REPLICATOR_ADDR", &envs).await
+    }
+
+    /// A notifier of the topics under `topic_prefix`, with its ledger in `database_url`,
+    /// mailing `mail`, in a consumer group of its own.
+    pub async fn notifier(
+        bootstrap: &str,
+        topic_prefix: &str,
+        database_url: &str,
+        mail: &crate::mail::MailCatcher,
+    ) -> Self {
+        let mut envs = vec![
+            ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.to_owned()),
+            ("TOPIC_PREFIX", topic_prefix.to_owned()),
+            ("NOTIFIER_GROUP", crate::unique("notifier")),
+            ("NOTIFIER_DATABASE_URL", database_url.to_owned()),
+        ];
+        envs.extend(mail.smtp_env());
+        Self::start("notifier", "NOTIFIER_ADDR", &envs).await
+    }
+
     /// A sample from the process's `/metrics`, by its full name including labels
     /// (`consumer_lag{topic="t"}`); 0 when not (yet) reported.
     pub async fn metric(&self, name: &str) -> f64 {
