@@ -53,6 +53,12 @@ pub enum RegistryError {
     RouteNotFound,
     #[error("HTTP 405 Method Not Allowed")]
     MethodNotAllowed,
+    /// A write without a valid token (`0` says why).
+    #[error("Unauthorized: {0}")]
+    Unauthorized(String),
+    /// A write with a token whose role may only read.
+    #[error("Forbidden: {0}")]
+    Forbidden(String),
     /// PostgreSQL failed or is unreachable; `0` is for the log only.
     #[error("Error in the backend data store")]
     Store(String),
@@ -86,6 +92,8 @@ impl RegistryError {
             UnsupportedMediaType(_) => 415,
             RouteNotFound => 404,
             MethodNotAllowed => 405,
+            Unauthorized(_) => 40101,
+            Forbidden(_) => 40301,
             Store(_) => 50001,
         }
     }

@@ -63,13 +63,20 @@ async fn writes_need_an_admin_token_and_reads_stay_open() {
             if let Some(token) = &token {
                 request = request.bearer_auth(token);
             }
-            let status = request.send().await.unwrap().status();
-            let expected = if token.is_some() {
-                StatusCode::FORBIDDEN
+            let response = request.send().await.unwrap();
+            let (expected, code) = if token.is_some() {
+                (StatusCode::FORBIDDEN, 40301)
             } else {
-                StatusCode::UNAUTHORIZED
+                (StatusCode::UNAUTHORIZED, 40101)
             };
-            assert_eq!(status, expected, "{method} {path} with {token:?}");
+            assert_eq!(
+                response.status(),
+                expected,
+                "{method} {path} with {token:?}"
+            );
+            // In Confluent's error format, which its clients read.
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["error_code"], code, "{body}");
         }
     }
     // Nothing changed, and anyone may read.

@@ -269,31 +269,6 @@ impl AccessPolicy {
     }
 }
 
-impl AccessPolicy {
-    /// Guards only the writes of `api`: every method but GET, HEAD and OPTIONS needs an admin
-    /// token, reads stay open (as Confluent's Schema Registry's do).
-    pub fn protect_writes(&self, api: Router) -> Router {
-        match self {
-            AccessPolicy::Open => api,
-            AccessPolicy::Jwt(keys) => api.route_layer(middleware::from_fn_with_state(
-                keys.clone(),
-                require_token_for_writes,
-            )),
-        }
-    }
-}
-
-async fn require_token_for_writes(
-    keys: State<JwtKeys>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    if !is_write(request.method()) {
-        return Ok(next.run(request).await);
-    }
-    require_token(keys, request, next).await
-}
-
 /// Whether `method` changes state and so needs role `admin`.
 pub fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
