@@ -74,6 +74,21 @@ ensure_command() {
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd still not found after installing $pkg"
 }
 
+# random_token BYTES: BYTES random bytes as unpadded base64url (safe in a URL, an env file,
+# SQL and a command line).
+random_token() { head -c "$1" /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+# kept_secret FILE BYTES WHAT: prints the secret kept in FILE, first generating one of BYTES
+# random bytes there (directory 0700, file 0600) when FILE is empty or missing.
+kept_secret() {
+    local file=$1 bytes=$2 what=$3
+    if [[ ! -s $file ]]; then
+        log "generating $what ($file)"
+        (umask 077 && mkdir -p "$(dirname "$file")" && random_token "$bytes" >"$file")
+    fi
+    printf '%s\n' "$(<"$file")"
+}
+
 # abspath PATH: absolute path (the path need not exist).
 abspath() { realpath -m -- "$1"; }
 
@@ -404,12 +419,7 @@ start_postgres() {
 pg_require_password() {
     local data port=$2 secret_file=$3 secret psql
     data=$(abspath "$1")
-    if [[ ! -s $secret_file ]]; then
-        log "generating the PostgreSQL password ($secret_file)"
-        (umask 077 && mkdir -p "$(dirname "$secret_file")" &&
-            head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$secret_file")
-    fi
-    secret=$(<"$secret_file")
+    secret=$(kept_secret "$secret_file" 24 "the PostgreSQL password")
     if _as_pg grep -Eq '^[^#]*[[:space:]]trust[[:space:]]*$' "$data/pg_hba.conf"; then
         log "PostgreSQL: switching from trust to password (scram-sha-256) authentication"
         psql=$(pg_tool psql)
@@ -558,7 +568,7 @@ kafka_prepare() {
         # it as an option.
         local id="-"
         while [[ $id == -* ]]; do
-            id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+            id=$(random_token 16)
         done
         printf '%s' "$id" >"$data/cluster.id"
     fi

@@ -61,10 +61,6 @@ for arg in "$@"; do
 done
 mode=$(platform_mode "$flag")
 
-# random_token BYTES: BYTES random bytes as unpadded base64url (safe in a URL, an env file and
-# SQL).
-random_token() { head -c "$1" /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '='; }
-
 # docker_secrets FILE: sets and exports JWT_SECRET, ADMIN_PASSWORD and POSTGRES_PASSWORD, which
 # the compose file requires. The environment wins; else the value kept in FILE; else a random
 # one, generated now and appended to FILE (KEY=value lines, readable by `docker compose
@@ -86,7 +82,7 @@ docker_secrets() {
     for key in JWT_SECRET ADMIN_PASSWORD POSTGRES_PASSWORD; do
         [[ -z ${!key:-} ]] || continue
         case $key in
-        JWT_SECRET) value=$(head -c 32 /dev/urandom | base64 -w0) ;; # as native mode makes it
+        JWT_SECRET) value=$(random_token 32) ;; # as native mode makes it
         *) value=$(random_token 18) ;;
         esac
         log "generating $key (kept in $file)"
@@ -243,22 +239,14 @@ start_native() {
 
     # The APIs check the tokens the gateway signs: one secret for all, made once and kept.
     if [[ -z ${JWT_SECRET:-} ]]; then
-        local secret_file=$runtime/secrets/jwt_secret
-        if [[ ! -s $secret_file ]]; then
-            log "generating the JWT secret ($secret_file)"
-            (umask 077 && mkdir -p "$runtime/secrets" && head -c 32 /dev/urandom | base64 >"$secret_file")
-        fi
-        JWT_SECRET=$(<"$secret_file")
+        JWT_SECRET=$(kept_secret "$runtime/secrets/jwt_secret" 32 "the JWT secret")
     fi
     export JWT_SECRET
     # The first admin's password: generated once and kept 0600 beside the other secrets, never
     # written to a log (the gateway prints a password only when it generates one itself).
     local admin_password_file=$runtime/secrets/admin_password
     if [[ -z ${ADMIN_PASSWORD:-} ]]; then
-        if [[ ! -s $admin_password_file ]]; then
-            (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$admin_password_file")
-        fi
-        ADMIN_PASSWORD=$(<"$admin_password_file")
+        ADMIN_PASSWORD=$(kept_secret "$admin_password_file" 18 "the first admin's password")
     else
         admin_password_file=""
     fi

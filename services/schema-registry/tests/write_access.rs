@@ -7,16 +7,7 @@ mod common;
 use common::{spawn_app, USER_V1};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
-use web::auth::{Claims, JwtKeys, Role};
-
-fn reader_token() -> String {
-    let secret = test_support::TEST_JWT_SECRET.parse().unwrap();
-    JwtKeys::new(&secret).sign(&Claims::new(
-        "reader",
-        Role::Reader,
-        std::time::Duration::from_secs(60),
-    ))
-}
+use web::auth::Role;
 
 #[tokio::test]
 async fn writes_need_an_admin_token_and_reads_stay_open() {
@@ -55,7 +46,7 @@ async fn writes_need_an_admin_token_and_reads_stay_open() {
         ),
     ];
     for (method, path, body) in &writes {
-        for token in [None, Some(reader_token())] {
+        for token in [None, Some(test_support::token(Role::Reader))] {
             let mut request = anonymous.request(method.clone(), app.url(path));
             if let Some(body) = body {
                 request = request.json(body);

@@ -23,15 +23,16 @@ use tokio::time::Instant;
 /// schema registry and the relays that write to it).
 pub const TEST_JWT_SECRET: &str = "the-platform-integration-tests-jwt-secret";
 
-/// A valid admin token for [`TEST_JWT_SECRET`], as the gateway's login would issue it.
-pub fn admin_token() -> String {
-    use web::auth::{Claims, JwtKeys, Role};
+/// A valid token of `role` for [`TEST_JWT_SECRET`], as the gateway's login would issue it.
+pub fn token(role: web::auth::Role) -> String {
+    use web::auth::{Claims, JwtKeys};
     let secret = TEST_JWT_SECRET.parse().expect("a long enough secret");
-    JwtKeys::new(&secret).sign(&Claims::new(
-        "tester",
-        Role::Admin,
-        Duration::from_secs(3600),
-    ))
+    JwtKeys::new(&secret).sign(&Claims::new("tester", role, Duration::from_secs(3600)))
+}
+
+/// [`token`] of an admin.
+pub fn admin_token() -> String {
+    token(web::auth::Role::Admin)
 }
 
 /// Where the test infrastructure runs.
