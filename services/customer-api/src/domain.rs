@@ -12,18 +12,7 @@ impl CustomerName {
     pub const MAX_CHARS: usize = 400;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let trimmed = raw.trim();
-        let chars = trimmed.chars().count();
-        if chars == 0 {
-            Err("must not be empty".into())
-        } else if chars > Self::MAX_CHARS {
-            Err(format!(
-                "must be at most {} characters (got {chars})",
-                Self::MAX_CHARS
-            ))
-        } else {
-            Ok(Self(trimmed.to_owned()))
-        }
+        web::text::one_line(raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -34,6 +23,21 @@ impl CustomerName {
 /// The platform's one address parser (shared with the notifier, so that every address the API
 /// accepts is one the notifier can mail).
 pub type Email = events::EmailAddress;
+
+/// What [`Email`] accepts, for the OpenAPI document: a dot-atom local part of at most 64
+/// characters and a dotted host name (a little narrower than the parser, never wider).
+const EMAIL_PATTERN: &str = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16}(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,15}){0,3}@[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?){1,4}$";
+
+/// What [`Phone`] accepts (or blank, for none).
+const PHONE_PATTERN: &str = r"\s*\+?[ -]*([0-9][ -]*){3,20}\s*";
+
+fn email_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    web::text::schema(EMAIL_PATTERN, Some(254), false)
+}
+
+fn phone_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    web::text::schema(&web::text::optional(PHONE_PATTERN), None, true)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone(String);
@@ -72,11 +76,14 @@ pub struct CustomerFields {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
-    #[schema(example = "Ada Lovelace")]
+    /// 1 to 400 characters, trimmed; no control characters.
+    #[schema(schema_with = web::text::one_line_schema::<{ CustomerName::MAX_CHARS }>)]
     pub name: String,
-    #[schema(example = "ada@example.com")]
+    /// An address the notifier can mail; unique among live customers.
+    #[schema(schema_with = email_schema)]
     pub email: String,
-    #[schema(example = "+44 20 7946 0000")]
+    /// 3 to 20 digits, an optional leading `+`, spaces and dashes; blank or null for none.
+    #[schema(schema_with = phone_schema)]
     #[serde(default)]
     pub phone: Option<String>,
 }
@@ -85,10 +92,12 @@ pub struct CustomerInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
+    #[schema(schema_with = web::text::one_line_schema::<{ CustomerName::MAX_CHARS }>)]
     pub name: Option<String>,
+    #[schema(schema_with = email_schema)]
     pub email: Option<String>,
     #[serde(default, deserialize_with = "web::json::present_or_null")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = phone_schema)]
     pub phone: Option<Option<String>>,
 }
 
@@ -158,6 +167,20 @@ mod tests {
             "", "a", "a@b", "@b.io", "a@@b.io", "a b@c.io", "a@-b.io", "a@b..io",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_documented_patterns_accept_only_what_the_parsers_accept() {
+        let email = regex_lite::Regex::new(EMAIL_PATTERN).unwrap();
+        for text in ["a@b.io", "first.last+tag@mail.example.com", "a..b@x.io", "a,b@x.io", "a@b"] {
+            assert!(!email.is_match(text) || Email::parse(text).is_ok(), "{text}");
+        }
+        assert!(email.is_match("first.last+tag@mail.example.com"));
+        let phone = regex_lite::Regex::new(&web::text::optional(PHONE_PATTERN)).unwrap();
+        for text in ["+44 20 7946 0000", "555-1234", "12", "++123", " ", "+ 123"] {
+            let blank = text.trim().is_empty();
+            assert_eq!(phone.is_match(text), blank || Phone::parse(text).is_ok(), "{text}");
         }
     }
 

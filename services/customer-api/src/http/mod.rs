@@ -6,6 +6,7 @@ mod customers;
 use crate::store::{CustomerStore, StoreError};
 use axum::Router;
 use utoipa::OpenApi;
+use web::openapi::PlatformConventions;
 use utoipa_swagger_ui::SwaggerUi;
 use web::{auth::AccessPolicy, ApiError};
 
@@ -13,6 +14,7 @@ pub use customers::CustomerPage;
 
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&PlatformConventions),
     info(
         title = "customer-api",
         description = "Customers, with every change published as an event"

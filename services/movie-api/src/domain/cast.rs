@@ -1,6 +1,6 @@
 //! A cast member: a name and, optionally, a nationality.
 
-use super::{bounded_text, optional};
+use super::{optional};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use web::{FieldCheck, FieldErrors};
@@ -12,7 +12,7 @@ impl CastName {
     pub const MAX_CHARS: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        bounded_text(raw, Self::MAX_CHARS).map(Self)
+        web::text::one_line(raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -27,7 +27,7 @@ impl Nationality {
     pub const MAX_CHARS: usize = 50;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        bounded_text(raw, Self::MAX_CHARS).map(Self)
+        web::text::one_line(raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

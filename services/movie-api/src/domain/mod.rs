@@ -12,19 +12,6 @@ pub use movie::{
     CastIds, ExpiryWindow, MovieFields, MovieInput, MoviePatch, Plot, ReleaseYear, Title,
 };
 
-/// `raw` trimmed, if it is 1 to `max` characters (characters, not bytes).
-fn bounded_text(raw: &str, max: usize) -> Result<String, String> {
-    let trimmed = raw.trim();
-    let chars = trimmed.chars().count();
-    if chars == 0 {
-        Err("must not be empty".into())
-    } else if chars > max {
-        Err(format!("must be at most {max} characters (got {chars})"))
-    } else {
-        Ok(trimmed.to_owned())
-    }
-}
-
 /// An optional text field: absent, null and blank all mean "none".
 fn optional<T>(
     raw: Option<&str>,
@@ -39,14 +26,6 @@ fn optional<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bounded_text_is_trimmed_and_counts_characters() {
-        assert_eq!(bounded_text("  Heat ", 4).unwrap(), "Heat");
-        assert!(bounded_text(" \t ", 4).is_err());
-        assert!(bounded_text(&"é".repeat(4), 4).is_ok());
-        assert!(bounded_text(&"é".repeat(5), 4).is_err());
-    }
 
     #[test]
     fn blank_optional_text_is_none() {

@@ -1,6 +1,6 @@
 //! A movie: title, plot, genres, cast, release year and the date its licence expires.
 
-use super::{bounded_text, optional, Genre, Genres};
+use super::{optional, Genre, Genres};
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -14,7 +14,7 @@ impl Title {
     pub const MAX_CHARS: usize = 200;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        bounded_text(raw, Self::MAX_CHARS).map(Self)
+        web::text::one_line(raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -29,7 +29,7 @@ impl Plot {
     pub const MAX_CHARS: usize = 2000;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        bounded_text(raw, Self::MAX_CHARS).map(Self)
+        web::text::multi_line(raw, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

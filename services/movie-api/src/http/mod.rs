@@ -14,6 +14,7 @@ use axum::{
 };
 use serde::Serialize;
 use utoipa::OpenApi;
+use web::openapi::PlatformConventions;
 use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
 use web::{auth::AccessPolicy, etag, ApiError, FieldErrors};
@@ -24,6 +25,7 @@ pub use movies::MoviePage;
 
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&PlatformConventions),
     info(
         title = "movie-api",
         description = "Movies and their casts, with every change published as an event \

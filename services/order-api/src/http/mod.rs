@@ -10,6 +10,7 @@ use crate::{
 };
 use axum::Router;
 use utoipa::OpenApi;
+use web::openapi::PlatformConventions;
 use utoipa_swagger_ui::SwaggerUi;
 use web::{auth::AccessPolicy, ApiError};
 
@@ -17,6 +18,7 @@ pub use orders::OrderPage;
 
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&PlatformConventions),
     info(
         title = "order-api",
         description = "Orders, each published as an `order.created` event, and a generator of random orders"

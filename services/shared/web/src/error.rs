@@ -72,6 +72,11 @@ pub enum ApiError {
     },
     #[error("{0}")]
     PreconditionFailed(String),
+    #[error("this method is not allowed here; `Allow` lists the ones that are")]
+    MethodNotAllowed,
+    /// Any other status the framework answered by itself, without a body.
+    #[error("{}", .0.canonical_reason().unwrap_or("request refused"))]
+    Status(StatusCode),
     #[error("request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("expected Content-Type: application/json")]
@@ -121,6 +126,8 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => {
                 (StatusCode::PRECONDITION_FAILED, "precondition_failed")
             }
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::Status(status) => (*status, "request_refused"),
             ApiError::PayloadTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
             }

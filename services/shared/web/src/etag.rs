@@ -18,8 +18,9 @@ pub enum IfMatch {
 }
 
 impl IfMatch {
-    /// Reads `If-Match`; weak tags (`W/"3"`) and bare numbers are accepted, since the version is
-    /// the whole representation's identity either way.
+    /// Reads `If-Match`: `*`, or a comma-separated list of version tags (`"3"`). Weak tags
+    /// (`W/"3"`) and bare numbers are accepted, since the version is the whole
+    /// representation's identity either way; anything else is 400.
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, ApiError> {
         let Some(raw) = headers.get(header::IF_MATCH) else {
             return Ok(IfMatch::Any);
@@ -32,8 +33,7 @@ impl IfMatch {
         }
         raw.split(',')
             .map(|tag| {
-                let tag = tag.trim().trim_start_matches("W/").trim_matches('"');
-                tag.parse::<i64>().map_err(|_| {
+                version(tag.trim()).ok_or_else(|| {
                     ApiError::BadRequest(format!(
                         "If-Match must carry a version ETag like \"3\", got {raw}"
                     ))
@@ -49,6 +49,21 @@ impl IfMatch {
             IfMatch::Any => true,
             IfMatch::Versions(versions) => versions.contains(&current),
         }
+    }
+}
+
+/// The version a tag names: `"3"`, `W/"3"` or `3`, 1 to 18 digits (as
+/// [`crate::openapi::IF_MATCH_PATTERN`] documents).
+fn version(tag: &str) -> Option<i64> {
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    let digits = match tag.strip_prefix('"') {
+        Some(quoted) => quoted.strip_suffix('"')?,
+        None => tag,
+    };
+    if (1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()
+    } else {
+        None
     }
 }
 

@@ -61,9 +61,18 @@ fn is_length_limit(e: &axum::extract::rejection::FailedToBufferBody) -> bool {
 /// bytes are malformed), and no string may hold a NUL character, which PostgreSQL cannot store.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value: T = deserialize(de)?;
-    de.end()
-        .map_err(|e| ApiError::MalformedJson(format!("{e} (after the JSON value)")))?;
+    let value: T = match deserialize(de) {
+        Err(ApiError::Validation(first)) => match integral_floats_as_integers(bytes) {
+            Some(value) => from_value(value)?,
+            None => return Err(ApiError::Validation(first)),
+        },
+        other => {
+            let value = other?;
+            de.end()
+                .map_err(|e| ApiError::MalformedJson(format!("{e} (after the JSON value)")))?;
+            value
+        }
+    };
     if let Some(field) = nul_field(bytes) {
         return Err(ApiError::field(
             field,
@@ -108,6 +117,46 @@ fn nul_field(bytes: &[u8]) -> Option<String> {
     }
     let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     walk(&value, String::new()).map(|p| if p.is_empty() { ".".to_owned() } else { p })
+}
+
+/// JSON has one number type and JSON Schema calls `1954.0` an integer, so a client (or a
+/// generator following the OpenAPI document) may send one where an integer field is expected;
+/// serde would refuse it. The body with every integral float made an integer, if it had any.
+fn integral_floats_as_integers(bytes: &[u8]) -> Option<serde_json::Value> {
+    fn walk(value: &mut serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Number(n) if n.is_f64() => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                // Beyond 2^53 a float no longer names one integer.
+                if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 {
+                    *value = serde_json::Value::from(f as i64);
+                    true
+                } else {
+                    false
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().map(walk).fold(false, |a, b| a | b),
+            serde_json::Value::Object(fields) => {
+                fields.values_mut().map(walk).fold(false, |a, b| a | b)
+            }
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&mut value).then_some(value)
+}
+
+fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let field = if path == "." {
+            missing_field(&inner).unwrap_or(path)
+        } else {
+            path
+        };
+        ApiError::field(field, strip_position(&inner.to_string()))
+    })
 }
 
 fn deserialize<'de, T: DeserializeOwned>(
@@ -177,6 +226,20 @@ mod tests {
             ApiError::Validation(d) => d.into_keys().collect(),
             other => panic!("expected a validation error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_integral_float_is_an_integer_and_a_fraction_is_not() {
+        let body = parse::<Body>(br#"{"name": "a", "age": 42.0}"#).unwrap();
+        assert_eq!(body.age, 42);
+        assert_eq!(
+            details(parse::<Body>(br#"{"name": "a", "age": 42.5}"#).unwrap_err()),
+            ["age"]
+        );
+        assert_eq!(
+            details(parse::<Body>(br#"{"name": "a", "age": 4200.0}"#).unwrap_err()),
+            ["age"]
+        );
     }
 
     #[test]

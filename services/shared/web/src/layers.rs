@@ -1,9 +1,10 @@
 //! Middleware every API wears: a request id on every request and response, a tracing span per
-//! request carrying that id, a cap on body size, and handlers that run to their end.
+//! request carrying that id, a cap on body size, handlers that run to their end, and errors the
+//! framework answers by itself (no route, wrong method) in the platform's error format.
 
 use axum::{
     extract::{DefaultBodyLimit, Request},
-    http::HeaderName,
+    http::{header::CONTENT_TYPE, HeaderName, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     Router,
@@ -22,6 +23,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn apply(router: Router) -> Router {
     router
         .layer(middleware::from_fn(run_to_completion))
+        .layer(middleware::map_response(bare_errors_as_problems))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
         ServiceBuilder::new()
@@ -49,4 +51,22 @@ async fn run_to_completion(request: Request, next: Next) -> Response {
         Ok(response) => response,
         Err(e) => crate::ApiError::Internal(format!("request handler failed: {e}")).into_response(),
     }
+}
+
+/// axum answers an unknown route (404) or method (405, with `Allow`) with an empty body. Every
+/// error a client sees is the platform's JSON, so such answers get one, keeping their headers.
+async fn bare_errors_as_problems(response: Response) -> Response {
+    let status = response.status();
+    if status.as_u16() < 400 || response.headers().contains_key(CONTENT_TYPE) {
+        return response;
+    }
+    let error = match status {
+        StatusCode::NOT_FOUND => crate::ApiError::NotFound("no such resource".into()),
+        StatusCode::METHOD_NOT_ALLOWED => crate::ApiError::MethodNotAllowed,
+        other => crate::ApiError::Status(other),
+    };
+    let (mut parts, _) = response.into_parts();
+    let problem = error.into_response();
+    parts.headers.extend(problem.headers().clone());
+    Response::from_parts(parts, problem.into_body())
 }

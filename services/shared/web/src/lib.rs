@@ -5,6 +5,8 @@
 //! - [`json`]: a JSON body extractor whose failures name the offending field.
 //! - [`etag`]: versions as ETags and `If-Match` handling.
 //! - [`layers`]: request ids, request tracing and the body size limit.
+//! - [`openapi`]: what every OpenAPI document states about these conventions.
+//! - [`text`]: free-text fields (trimmed, bounded, no control characters) and their schemas.
 //! - [`paging`]: `limit` / `cursor` / `offset` listing parameters and keyset cursors.
 
 pub mod auth;
@@ -12,7 +14,9 @@ pub mod error;
 pub mod etag;
 pub mod json;
 pub mod layers;
+pub mod openapi;
 pub mod paging;
+pub mod text;
 
 pub use error::{ApiError, FieldCheck, FieldErrors, Problem};
 pub use json::ValidJson;
