@@ -18,7 +18,7 @@
 # TEST_KAFKA_BOOTSTRAP, TEST_MONGODB_URI (mongodb://127.0.0.1:PORT/?directConnection=true),
 # TEST_SMTP_PORT and TEST_MAIL_API (maildev's HTTP API, http://127.0.0.1:PORT), KAFKA_LIBS (the
 # Kafka jars, for tests that run private clusters), SECANTUSD_BIN and MAILDEV_BIN (to start
-# servers of their own), CHROMIUM_BIN and
+# servers of their own), SCHEMATHESIS_BIN (the OpenAPI fuzzer), CHROMIUM_BIN and
 # PLAYWRIGHT_NODE_PATH (the browser test; empty when they could not be installed) and
 # TEST_RUNTIME_DIR.
 set -euo pipefail
@@ -75,6 +75,7 @@ if ! "$venv_bin/python" -c 'import yaml' 2>/dev/null; then
 fi
 "$venv_bin/python" "$repo/scripts/check-compose.py" "$KAFKA_VERSION" >&2
 ensure_maildev
+ensure_schemathesis
 # Chromium and playwright-core for the gateway's browser test. When they cannot be installed,
 # the run goes on and that one test fails, saying what is missing.
 if (ensure_chromium && ensure_playwright); then
@@ -113,11 +114,11 @@ export TEST_KAFKA_BOOTSTRAP=$bootstrap
 export TEST_MONGODB_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
 export TEST_SMTP_PORT=$smtp_port
 export TEST_MAIL_API="http://127.0.0.1:$mail_web_port"
-export KAFKA_LIBS SECANTUSD_BIN MAILDEV_BIN
+export KAFKA_LIBS SECANTUSD_BIN MAILDEV_BIN SCHEMATHESIS_BIN
 export CHROMIUM_BIN=${CHROMIUM_BIN:-} PLAYWRIGHT_NODE_PATH=${PLAYWRIGHT_NODE_PATH:-}
 export TEST_RUNTIME_DIR=$runtime
 for var in TEST_DATABASE_URL TEST_KAFKA_BOOTSTRAP TEST_MONGODB_URI TEST_SMTP_PORT TEST_MAIL_API \
-    KAFKA_LIBS SECANTUSD_BIN MAILDEV_BIN CHROMIUM_BIN PLAYWRIGHT_NODE_PATH TEST_RUNTIME_DIR; do
+    KAFKA_LIBS SECANTUSD_BIN MAILDEV_BIN SCHEMATHESIS_BIN CHROMIUM_BIN PLAYWRIGHT_NODE_PATH TEST_RUNTIME_DIR; do
     log "$var=${!var}"
 done
 

@@ -14,6 +14,7 @@
 #   kafka_prepare, start_kafka, stop_kafka  a KRaft cluster of 1 or 3 nodes (native mode, tests)
 #   kafka_create_topics                   topics through Kafka's own admin tool
 #   ensure_secantus, start_mongo          SecantusDB, the MongoDB-protocol server (pip, project venv)
+#   venv_install, ensure_schemathesis     other Python tools in the project venv (the API fuzzer)
 #   ensure_maildev, start_maildev         maildev, the SMTP mail catcher with an HTTP API (npm)
 #   ensure_chromium, ensure_playwright    Debian's Chromium and playwright-core, for browser tests
 #   docker_available, platform_mode       docker or native
@@ -709,22 +710,18 @@ wait_all_or_die() {
 # _lib_repo_root: the repository root (this file lives in setup/).
 _lib_repo_root() { abspath "$(dirname "${BASH_SOURCE[0]}")/.."; }
 
-# ensure_secantus: finds SecantusDB's server (SECANTUSD_BIN, else the project venv
-# PLATFORM_VENV, default .venv) or installs it there with pip (`pip install --pre SecantusDB`,
-# version SECANTUS_VERSION, default 0.7.0b3; about 20 s); exports SECANTUSD_BIN.
-ensure_secantus() {
-    if [[ -n ${SECANTUSD_BIN:-} && -x $SECANTUSD_BIN ]]; then
-        export SECANTUSD_BIN
-        return 0
-    fi
-    local venv version=${SECANTUS_VERSION:-0.7.0b3}
+# venv_install TOOL PIP_SPEC WHAT: makes sure the project venv (PLATFORM_VENV, default .venv)
+# has the command TOOL, installing PIP_SPEC with pip when it does not (creating the venv, and
+# installing python3-venv with apt when needed). Prints TOOL's path.
+venv_install() {
+    local tool=$1 spec=$2 what=$3 venv
     venv=$(abspath "${PLATFORM_VENV:-$(_lib_repo_root)/.venv}")
-    if [[ ! -x $venv/bin/secantusd-py ]]; then
+    if [[ ! -x $venv/bin/$tool ]]; then
         ensure_command python3
         mkdir -p "$venv"
         (
             flock 9 # one install at a time (startup.sh and test.sh may run together)
-            if [[ -x $venv/bin/secantusd-py ]]; then exit 0; fi
+            if [[ -x $venv/bin/$tool ]]; then exit 0; fi
             if [[ ! -x $venv/bin/pip ]]; then
                 log "creating the Python venv $venv"
                 if ! python3 -m venv "$venv" >&2; then
@@ -733,14 +730,37 @@ ensure_secantus() {
                     python3 -m venv --clear "$venv" >&2 || die "python3 -m venv $venv failed"
                 fi
             fi
-            log "installing SecantusDB $version (MongoDB wire protocol) into $venv: pip install --pre SecantusDB"
-            "$venv/bin/pip" install --quiet --disable-pip-version-check --pre "SecantusDB==$version" >&2 ||
-                die "pip install SecantusDB==$version failed"
-        ) 9>"$venv/.install.lock" || die "installing SecantusDB failed"
-        [[ -x $venv/bin/secantusd-py ]] || die "secantusd-py not found in $venv after pip install"
+            log "installing $what into $venv: pip install $spec"
+            "$venv/bin/pip" install --quiet --disable-pip-version-check "$spec" >&2 ||
+                die "pip install $spec failed"
+        ) 9>"$venv/.install.lock" || die "installing $what failed"
+        [[ -x $venv/bin/$tool ]] || die "$tool not found in $venv after pip install $spec"
     fi
-    export SECANTUSD_BIN=$venv/bin/secantusd-py
+    printf '%s\n' "$venv/bin/$tool"
+}
+
+# ensure_secantus: finds SecantusDB's server (SECANTUSD_BIN, else the project venv) or installs
+# it there with pip (`pip install --pre SecantusDB`, version SECANTUS_VERSION, default 0.7.0b3;
+# about 20 s); exports SECANTUSD_BIN.
+ensure_secantus() {
+    if [[ -z ${SECANTUSD_BIN:-} || ! -x $SECANTUSD_BIN ]]; then
+        SECANTUSD_BIN=$(venv_install secantusd-py "SecantusDB==${SECANTUS_VERSION:-0.7.0b3}" \
+            "SecantusDB (MongoDB wire protocol)") || die "SecantusDB is not available"
+    fi
+    export SECANTUSD_BIN
     log "SecantusDB: $SECANTUSD_BIN"
+}
+
+# ensure_schemathesis: the property-based API fuzzer the tests run against every OpenAPI
+# document (SCHEMATHESIS_BIN, else installed into the project venv, version
+# SCHEMATHESIS_VERSION, default 4.32.5); exports SCHEMATHESIS_BIN.
+ensure_schemathesis() {
+    if [[ -z ${SCHEMATHESIS_BIN:-} || ! -x $SCHEMATHESIS_BIN ]]; then
+        SCHEMATHESIS_BIN=$(venv_install schemathesis "schemathesis==${SCHEMATHESIS_VERSION:-4.32.5}" \
+            "Schemathesis (OpenAPI fuzzer)") || die "Schemathesis is not available"
+    fi
+    export SCHEMATHESIS_BIN
+    log "Schemathesis: $SCHEMATHESIS_BIN"
 }
 
 # start_mongo DATA_DIR PORT LOGFILE PIDFILE

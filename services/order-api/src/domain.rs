@@ -90,7 +90,7 @@ pub struct NewOrder {
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
     /// 1 to 12 uppercase letters or digits.
-    #[schema(example = "AAPL")]
+    #[schema(example = "AAPL", pattern = "^[A-Z0-9]{1,12}$")]
     pub symbol: String,
     /// A whole number from 1 to 10 000.
     #[schema(example = 10, minimum = 1, maximum = 10000)]

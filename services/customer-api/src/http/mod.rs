@@ -6,8 +6,8 @@ mod customers;
 use crate::store::{CustomerStore, StoreError};
 use axum::Router;
 use utoipa::OpenApi;
-use web::openapi::PlatformConventions;
 use utoipa_swagger_ui::SwaggerUi;
+use web::openapi::PlatformConventions;
 use web::{auth::AccessPolicy, ApiError};
 
 pub use customers::CustomerPage;

@@ -1,6 +1,6 @@
 //! A cast member: a name and, optionally, a nationality.
 
-use super::{optional};
+use super::optional;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use web::{FieldCheck, FieldErrors};
@@ -46,11 +46,11 @@ pub struct CastFields {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CastInput {
-    /// 1 to 100 characters.
-    #[schema(example = "Toshiro Mifune")]
+    /// 1 to 100 characters, trimmed; no control characters.
+    #[schema(schema_with = web::text::one_line_schema::<{ CastName::MAX_CHARS }>)]
     pub name: String,
-    /// At most 50 characters.
-    #[schema(example = "Japanese")]
+    /// At most 50 characters; absent, null or blank for none.
+    #[schema(schema_with = web::text::optional_one_line_schema::<{ Nationality::MAX_CHARS }>)]
     #[serde(default)]
     pub nationality: Option<String>,
 }
@@ -59,9 +59,11 @@ pub struct CastInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CastPatch {
+    #[schema(schema_with = web::text::one_line_schema::<{ CastName::MAX_CHARS }>)]
+    #[serde(default, deserialize_with = "web::json::absent_or_value")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "web::json::present_or_null")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = web::text::optional_one_line_schema::<{ Nationality::MAX_CHARS }>)]
     pub nationality: Option<Option<String>>,
 }
 

@@ -91,6 +91,19 @@ fn parse_expiry_date(raw: &str) -> Result<NaiveDate, String> {
         .ok_or_else(|| format!("must be a date like 2027-06-30 (got '{}')", raw.trim()))
 }
 
+/// A date as `parse_expiry_date` reads it (four-digit year), blank or null.
+fn expiry_date_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    web::text::blank_or(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+            .pattern(Some(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+            .examples([serde_json::json!("2027-06-30")])
+            .into(),
+    )
+}
+
 /// The writable fields of a movie, all valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MovieFields {
@@ -106,11 +119,11 @@ pub struct MovieFields {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovieInput {
-    /// 1 to 200 characters.
-    #[schema(example = "Seven Samurai")]
+    /// 1 to 200 characters, trimmed; no control characters.
+    #[schema(schema_with = web::text::one_line_schema::<{ Title::MAX_CHARS }>)]
     pub title: String,
-    /// At most 2000 characters.
-    #[schema(example = "Farmers hire seven ronin to defend their village from bandits.")]
+    /// At most 2000 characters; line breaks and tabs allowed; absent, null or blank for none.
+    #[schema(schema_with = web::text::optional_multi_line_schema::<{ Plot::MAX_CHARS }>)]
     #[serde(default)]
     pub plot: Option<String>,
     /// Names listed by `GET /api/v1/genres`; duplicates are dropped.
@@ -121,11 +134,12 @@ pub struct MovieInput {
     #[serde(default)]
     pub cast_ids: Vec<Uuid>,
     /// From 1888 to 2100.
-    #[schema(example = 1954)]
+    #[schema(example = 1954, minimum = 1888, maximum = 2100)]
     #[serde(default)]
     pub release_year: Option<i32>,
-    /// The day the movie leaves the catalogue, `YYYY-MM-DD`.
-    #[schema(value_type = Option<String>, format = Date, example = "2027-06-30")]
+    /// The day the movie leaves the catalogue, `YYYY-MM-DD` in years 1 to 9999; absent, null or
+    /// blank for none.
+    #[schema(schema_with = expiry_date_schema)]
     #[serde(default)]
     pub expiry_date: Option<String>,
 }
@@ -135,9 +149,11 @@ pub struct MovieInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoviePatch {
+    #[schema(schema_with = web::text::one_line_schema::<{ Title::MAX_CHARS }>)]
+    #[serde(default, deserialize_with = "web::json::absent_or_value")]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "web::json::present_or_null")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = web::text::optional_multi_line_schema::<{ Plot::MAX_CHARS }>)]
     pub plot: Option<Option<String>>,
     #[serde(default, deserialize_with = "web::json::present_or_null")]
     #[schema(value_type = Option<Vec<Genre>>)]
@@ -146,10 +162,10 @@ pub struct MoviePatch {
     #[schema(value_type = Option<Vec<Uuid>>)]
     pub cast_ids: Option<Option<Vec<Uuid>>>,
     #[serde(default, deserialize_with = "web::json::present_or_null")]
-    #[schema(value_type = Option<i32>)]
+    #[schema(value_type = Option<i32>, minimum = 1888, maximum = 2100)]
     pub release_year: Option<Option<i32>>,
     #[serde(default, deserialize_with = "web::json::present_or_null")]
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(schema_with = expiry_date_schema)]
     pub expiry_date: Option<Option<String>>,
 }
 

@@ -14,9 +14,9 @@ use axum::{
 };
 use serde::Serialize;
 use utoipa::OpenApi;
-use web::openapi::PlatformConventions;
 use utoipa_swagger_ui::SwaggerUi;
 use uuid::Uuid;
+use web::openapi::PlatformConventions;
 use web::{auth::AccessPolicy, etag, ApiError, FieldErrors};
 
 pub use casts::CastPage;

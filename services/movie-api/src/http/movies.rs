@@ -60,7 +60,7 @@ pub async fn create(
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
         ("offset" = Option<i64>, Query, description = "Rows to skip (instead of a cursor)"),
         ("genre" = Option<Genre>, Query, description = "Only movies with this genre"),
-        ("expiring_within_days" = Option<u32>, Query,
+        ("expiring_within_days" = Option<u32>, Query, minimum = 0, maximum = 36500,
             description = "Only movies whose `expiry_date` falls between today (UTC) and today \
                 + N days, both days included; 0 means today only. Given without a value \
                 (`?expiring_within_days` or `?expiring_within_days=`), N is 30. At most 36500."),

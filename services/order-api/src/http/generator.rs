@@ -28,7 +28,7 @@ pub async fn status(State(generator): State<OrderGenerator>) -> Json<GeneratorSt
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/generator/start", tag = "generator",
-    request_body(content = GeneratorStart,
+    request_body(content = Option<GeneratorStart>,
         description = "Optional; without a body the interval is 2000 ms"),
     responses(
         (status = 200, description = "Running (started, or retuned if it already ran)", body = GeneratorStatus),
@@ -40,10 +40,12 @@ pub async fn start(
     State(generator): State<OrderGenerator>,
     request: Request,
 ) -> Result<Json<GeneratorStatus>, ApiError> {
+    // No body, or a JSON null, means "the defaults".
     let body = if has_body(&request) {
-        ValidJson::<GeneratorStart>::from_request(request, &())
+        ValidJson::<Option<GeneratorStart>>::from_request(request, &())
             .await?
             .0
+            .unwrap_or_default()
     } else {
         GeneratorStart::default()
     };

@@ -10,8 +10,8 @@ use crate::{
 };
 use axum::Router;
 use utoipa::OpenApi;
-use web::openapi::PlatformConventions;
 use utoipa_swagger_ui::SwaggerUi;
+use web::openapi::PlatformConventions;
 use web::{auth::AccessPolicy, ApiError};
 
 pub use orders::OrderPage;

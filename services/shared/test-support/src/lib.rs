@@ -7,6 +7,7 @@
 
 pub mod broker;
 pub mod fixtures;
+pub mod fuzz;
 pub mod mail;
 pub mod mongo;
 pub mod process;

@@ -193,6 +193,22 @@ where
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
+/// For merge-patch bodies: on a required field (`Option<T>` with `#[serde(default,
+/// deserialize_with = "web::json::absent_or_value")]`), absence keeps the value and `null`,
+/// which in a merge patch removes a field, is refused rather than read as "keep".
+pub fn absent_or_value<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    use serde::de::Error;
+    <Option<T> as serde::Deserialize>::deserialize(d)?
+        .map(Some)
+        .ok_or_else(|| {
+            D::Error::custom("must not be null: the field is required (leave it out to keep it)")
+        })
+}
+
 /// serde reports a missing field at the parent's path; pull the name out of its message.
 fn missing_field(err: &serde_json::Error) -> Option<String> {
     let text = err.to_string();

@@ -20,7 +20,8 @@ use utoipa::Modify;
 const BEARER: &str = "bearer";
 
 /// What `web::etag::IfMatch` accepts: `*`, or a list of version tags, weak or bare.
-pub const IF_MATCH_PATTERN: &str = r#"^\s*(\*|((W/)?"[0-9]{1,18}"|[0-9]{1,18})(\s*,\s*((W/)?"[0-9]{1,18}"|[0-9]{1,18}))*)\s*$"#;
+pub const IF_MATCH_PATTERN: &str =
+    r#"^\s*(\*|((W/)?"[0-9]{1,18}"|[0-9]{1,18})(\s*,\s*((W/)?"[0-9]{1,18}"|[0-9]{1,18}))*)\s*$"#;
 
 pub struct PlatformConventions;
 
@@ -75,12 +76,18 @@ fn document(op: &mut Operation, write: bool) {
         add("403", "The token's role may not write (needs admin)");
     }
     if has_params || has_body {
-        add("400", "Malformed request: a header, query parameter or JSON body");
+        add(
+            "400",
+            "Malformed request: a header, query parameter or JSON body",
+        );
     }
     if has_body {
         add("413", "Body larger than the limit");
         add("415", "Body is not application/json");
-        add("422", "A field is missing, of the wrong type or invalid; `details` names it");
+        add(
+            "422",
+            "A field is missing, of the wrong type or invalid; `details` names it",
+        );
     }
     add("503", "The database is unavailable; retry later");
 }
@@ -100,11 +107,13 @@ fn problem(description: &str) -> RefOr<Response> {
 /// The shared parsers' rules on the parameters they read.
 fn constrain(param: &mut Parameter) {
     let schema = match (&param.parameter_in, param.name.as_str()) {
-        (ParameterIn::Header, name) if name.eq_ignore_ascii_case("if-match") => ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(IF_MATCH_PATTERN))
-            .examples([serde_json::json!("\"3\"")])
-            .build(),
+        (ParameterIn::Header, name) if name.eq_ignore_ascii_case("if-match") => {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(IF_MATCH_PATTERN))
+                .examples([serde_json::json!("\"3\"")])
+                .build()
+        }
         (ParameterIn::Query, "limit") => integer(1, MAX_LIMIT),
         (ParameterIn::Query, "offset") => integer(0, i64::MAX),
         (ParameterIn::Query, "cursor") => ObjectBuilder::new()
@@ -163,7 +172,12 @@ mod tests {
             .response("401", ResponseBuilder::new().description("mine").build())
             .build();
         let api = api_with(HttpMethod::Get, op);
-        let RefOr::T(r) = &api.paths.paths["/x"].get.as_ref().unwrap().responses.responses["401"]
+        let RefOr::T(r) = &api.paths.paths["/x"]
+            .get
+            .as_ref()
+            .unwrap()
+            .responses
+            .responses["401"]
         else {
             panic!("inline response expected")
         };
@@ -174,8 +188,20 @@ mod tests {
     fn the_if_match_pattern_takes_what_the_parser_takes() {
         let re = regex_lite::Regex::new(IF_MATCH_PATTERN).unwrap();
         for tag in [
-            "*", "\"3\"", "W/\"12\"", "3", "\"1\", W/\"2\",3", "null", "\"x\"", "3 4", "", "\"3",
-            "+3", "W/W/3", "1234567890123456789", "*, \"3\"",
+            "*",
+            "\"3\"",
+            "W/\"12\"",
+            "3",
+            "\"1\", W/\"2\",3",
+            "null",
+            "\"x\"",
+            "3 4",
+            "",
+            "\"3",
+            "+3",
+            "W/W/3",
+            "1234567890123456789",
+            "*, \"3\"",
         ] {
             let parsed = crate::etag::IfMatch::from_headers(&header(tag)).is_ok();
             assert_eq!(re.is_match(tag), parsed, "{tag:?}");

@@ -6,7 +6,7 @@
 //! client generated from the document sends what the API accepts.
 
 use utoipa::openapi::{
-    schema::{ObjectBuilder, Type},
+    schema::{ObjectBuilder, OneOfBuilder, Type},
     RefOr, Schema,
 };
 
@@ -24,7 +24,9 @@ pub fn one_line(raw: &str, max: usize) -> Result<String, String> {
 
 /// `raw` trimmed, if it is 1 to `max` characters; line breaks and tabs are allowed.
 pub fn multi_line(raw: &str, max: usize) -> Result<String, String> {
-    checked(raw, max, |c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    checked(raw, max, |c| {
+        c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+    })
 }
 
 fn checked(raw: &str, max: usize, refused: impl Fn(char) -> bool) -> Result<String, String> {
@@ -52,12 +54,25 @@ pub fn one_line_schema<const MAX: usize>() -> RefOr<Schema> {
 
 /// [`one_line_schema`] of an optional field: absent, null and blank all mean "none".
 pub fn optional_one_line_schema<const MAX: usize>() -> RefOr<Schema> {
-    schema(&optional(ONE_LINE), Some(MAX), true)
+    blank_or(schema(&format!("^{ONE_LINE}$"), Some(MAX), false))
 }
 
 /// The schema of an optional [`multi_line`] field of at most `MAX` characters.
 pub fn optional_multi_line_schema<const MAX: usize>() -> RefOr<Schema> {
-    schema(&optional(MULTI_LINE), Some(MAX), true)
+    blank_or(schema(&format!("^{MULTI_LINE}$"), Some(MAX), false))
+}
+
+/// `text`, or white space of any length, or null: what an optional field reads as "none".
+pub fn blank_or(text: RefOr<Schema>) -> RefOr<Schema> {
+    OneOfBuilder::new()
+        .item(text)
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^\s*$")),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
 }
 
 /// `pattern` (unanchored) or only white space, which an optional field reads as "none".
@@ -93,7 +108,10 @@ mod tests {
         for bad in ["A\tB", "A\u{1b}B", "A\u{85}B", "A\nB"] {
             assert!(one_line(bad, 10).is_err(), "{bad:?}");
         }
-        assert_eq!(multi_line("line\nnext\ttab", 20).unwrap(), "line\nnext\ttab");
+        assert_eq!(
+            multi_line("line\nnext\ttab", 20).unwrap(),
+            "line\nnext\ttab"
+        );
         assert!(multi_line("bell\u{7}", 20).is_err());
     }
 
@@ -107,7 +125,11 @@ mod tests {
             "Ada", " Ada ", "A\tB", "A\nB", "\u{1b}", "  ", "", "é", "a\u{85}", "\u{a0}x",
         ] {
             assert_eq!(one.is_match(text), one_line(text, 100).is_ok(), "{text:?}");
-            assert_eq!(multi.is_match(text), multi_line(text, 100).is_ok(), "{text:?}");
+            assert_eq!(
+                multi.is_match(text),
+                multi_line(text, 100).is_ok(),
+                "{text:?}"
+            );
         }
     }
 }
