@@ -20,6 +20,10 @@ pub struct Config {
     pub database_url: String,
     #[command(flatten)]
     pub pool: runtime::db::PoolArgs,
+    /// The Kafka cluster whose topics the subjects describe: a permanent delete that would stop
+    /// serving a schema id is refused while the subject's topic still holds records.
+    #[command(flatten)]
+    pub kafka: kafka::KafkaArgs,
     /// Who may write (register, delete, change compatibility): an admin token (`AUTH_MODE`,
     /// `JWT_SECRET`, as every API). Reads stay open.
     #[command(flatten)]

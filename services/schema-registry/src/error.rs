@@ -59,6 +59,16 @@ pub enum RegistryError {
     /// A write with a token whose role may only read.
     #[error("Forbidden: {0}")]
     Forbidden(String),
+    /// A permanent delete would stop serving ids the subject's topic may still need.
+    #[error("Schema(s) {ids:?} still in use: topic '{topic}' holds {records} record(s) that may be encoded with them; delete the topic (or let retention empty it) before deleting the schema permanently")]
+    SchemaInUse {
+        ids: Vec<i32>,
+        topic: String,
+        records: i64,
+    },
+    /// Kafka could not be asked whether a schema is in use; `0` is for the log only.
+    #[error("Could not tell whether the schema is still in use (Kafka did not answer); nothing was deleted")]
+    InUseUnknown(String),
     /// PostgreSQL failed or is unreachable; `0` is for the log only.
     #[error("Error in the backend data store")]
     Store(String),
@@ -87,6 +97,7 @@ impl RegistryError {
             InvalidSchema(_) => 42201,
             InvalidVersion(_) => 42202,
             InvalidCompatibilityLevel => 42203,
+            SchemaInUse { .. } => 42206,
             MalformedRequest(_) => 400,
             UnprocessableRequest(_) => 422,
             UnsupportedMediaType(_) => 415,
@@ -95,6 +106,7 @@ impl RegistryError {
             Unauthorized(_) => 40101,
             Forbidden(_) => 40301,
             Store(_) => 50001,
+            InUseUnknown(_) => 50002,
         }
     }
 
@@ -114,8 +126,12 @@ struct ErrorBody {
 
 impl IntoResponse for RegistryError {
     fn into_response(self) -> Response {
-        if let RegistryError::Store(cause) = &self {
-            tracing::error!(%cause, "schema registry store error");
+        match &self {
+            RegistryError::Store(cause) => tracing::error!(%cause, "schema registry store error"),
+            RegistryError::InUseUnknown(cause) => {
+                tracing::error!(%cause, "could not ask Kafka whether a schema is in use")
+            }
+            _ => {}
         }
         let body = ErrorBody {
             error_code: self.error_code(),

@@ -17,6 +17,7 @@ pub mod compatibility;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod in_use;
 pub mod schema;
 pub mod startup;
 pub mod store;

@@ -4,6 +4,7 @@
 use crate::{
     config::Config,
     http,
+    in_use::InUse,
     store::{RegistryStore, MIGRATIONS},
 };
 use anyhow::Context;
@@ -19,7 +20,7 @@ pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
         .await
         .context("migrating the schema registry database")?;
     let pool = db::pool(&config.database_url, &config.pool)?;
-    let store = RegistryStore::new(pool.clone());
+    let store = RegistryStore::new(pool.clone(), InUse::new(config.kafka.clone()));
     let ready: ops::ReadinessCheck = Arc::new(move || {
         let pool = pool.clone();
         Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })

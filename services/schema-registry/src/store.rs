@@ -10,6 +10,7 @@
 use crate::{
     compatibility::{self, CompatibilityLevel, Earlier},
     error::RegistryError,
+    in_use::InUse,
     schema::{AvroSchema, VersionSelector},
 };
 use diesel::prelude::*;
@@ -93,11 +94,12 @@ type Conn = runtime::db::PgConn;
 #[derive(Clone)]
 pub struct RegistryStore {
     pool: PgPool,
+    in_use: InUse,
 }
 
 impl RegistryStore {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(pool: PgPool, in_use: InUse) -> Self {
+        Self { pool, in_use }
     }
 
     async fn conn(&self) -> Result<Conn, RegistryError> {
@@ -321,6 +323,9 @@ impl RegistryStore {
             if !live.is_empty() {
                 return Err(RegistryError::SubjectNotSoftDeleted(subject.to_owned()));
             }
+            let ids: Vec<i32> = rows.iter().map(|row| row.schema_id).collect();
+            let orphaned = orphaned_by(conn, subject, &ids).await?;
+            self.in_use.allow_forgetting(subject, &orphaned).await?;
             diesel::delete(sv::subject_versions.filter(sv::subject.eq(subject)))
                 .execute(conn)
                 .await?;
@@ -373,6 +378,13 @@ impl RegistryStore {
                     Ok(row.version)
                 }
                 (true, true) => {
+                    let others = rows
+                        .iter()
+                        .any(|r| r.version != row.version && r.schema_id == row.schema_id);
+                    if !others {
+                        let orphaned = orphaned_by(conn, subject, &[row.schema_id]).await?;
+                        self.in_use.allow_forgetting(subject, &orphaned).await?;
+                    }
                     diesel::delete(target).execute(conn).await?;
                     Ok(row.version)
                 }
@@ -578,6 +590,30 @@ async fn schema_text(conn: &mut AsyncPgConnection, id: i32) -> Result<String, Re
         .await
         .optional()?
         .ok_or(RegistryError::SchemaNotFound(Some(id)))
+}
+
+/// Those of `ids` that no other subject than `subject` names: deleting `subject`'s versions of
+/// them would stop serving them.
+async fn orphaned_by(
+    conn: &mut AsyncPgConnection,
+    subject: &str,
+    ids: &[i32],
+) -> Result<Vec<i32>, RegistryError> {
+    use subject_versions::dsl as sv;
+    let kept: Vec<i32> = sv::subject_versions
+        .select(sv::schema_id)
+        .filter(sv::schema_id.eq_any(ids))
+        .filter(sv::subject.ne(subject))
+        .load(conn)
+        .await?;
+    let mut orphaned: Vec<i32> = ids
+        .iter()
+        .copied()
+        .filter(|id| !kept.contains(id))
+        .collect();
+    orphaned.sort_unstable();
+    orphaned.dedup();
+    Ok(orphaned)
 }
 
 /// Whether any subject version, deleted or not, refers to schema `id`; ids whose every version

@@ -1,5 +1,6 @@
 //! Soft and permanent deletion of subjects and versions, as Confluent does them: a soft
-//! delete hides, a permanent one (only after a soft one) removes.
+//! delete hides, a permanent one (only after a soft one) removes, unless the subject's topic
+//! still holds events that may need the schema to be read.
 
 mod common;
 
@@ -193,4 +194,62 @@ async fn a_permanent_subject_delete_drops_its_compatibility_level() {
         .await
         .ok();
     app.get("/config/users-value").await.error(40408);
+}
+
+#[tokio::test]
+async fn a_schema_whose_topic_still_holds_events_is_not_permanently_deleted() {
+    let app = spawn_app().await;
+    let topic = test_support::unique("in-use");
+    let subject = format!("{topic}-value");
+    let id = app.register(&subject, USER_V1).await;
+    test_support::topic::produce(&app.env.bootstrap, &topic, &[("k".into(), b"v".to_vec())]).await;
+    app.delete(&format!("/subjects/{subject}")).await.ok();
+
+    for path in [
+        format!("/subjects/{subject}?permanent=true"),
+        format!("/subjects/{subject}/versions/1?permanent=true"),
+    ] {
+        let message = app.delete(&path).await.error(42206);
+        assert!(
+            message.contains(&topic) && message.contains("1 record"),
+            "{message}"
+        );
+    }
+    // Nothing was deleted: consumers still decode the topic's events by id.
+    assert_eq!(
+        app.get(&format!("/schemas/ids/{id}")).await.ok(),
+        json!({"schema": USER_V1})
+    );
+
+    // Once the topic is gone, so is the reason to keep the schema.
+    test_support::topic::delete_topic(&app.env.bootstrap, &topic).await;
+    let path = format!("/subjects/{subject}?permanent=true");
+    test_support::eventually(
+        "the permanent delete to go through",
+        std::time::Duration::from_secs(30),
+        || async {
+            let reply = app.delete(&path).await;
+            (reply.status == reqwest::StatusCode::OK).then_some(reply.body)
+        },
+    )
+    .await;
+    app.get(&format!("/schemas/ids/{id}")).await.error(40403);
+}
+
+#[tokio::test]
+async fn an_id_another_subject_still_names_is_deleted_from_one_subject_whatever_its_topic_holds() {
+    let app = spawn_app().await;
+    let topic = test_support::unique("shared");
+    let subject = format!("{topic}-value");
+    let id = app.register(&subject, USER_V1).await;
+    assert_eq!(app.register("elsewhere-value", USER_V1).await, id);
+    test_support::topic::produce(&app.env.bootstrap, &topic, &[("k".into(), b"v".to_vec())]).await;
+    app.delete(&format!("/subjects/{subject}")).await.ok();
+    assert_eq!(
+        app.delete(&format!("/subjects/{subject}?permanent=true"))
+            .await
+            .ok(),
+        json!([1])
+    );
+    app.get(&format!("/schemas/ids/{id}")).await.ok();
 }

@@ -53,9 +53,15 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    let database_url = TestEnv::get().fresh_database().await;
+    spawn_app_with(database_url, &[]).await
+}
+
+/// The app on `database_url` (a fresh database, or one reached through a proxy) with `extra`
+/// flags.
+pub async fn spawn_app_with(database_url: String, extra: &[&str]) -> TestApp {
     let env = TestEnv::get();
-    let database_url = env.fresh_database().await;
-    let config = Config::try_parse_from([
+    let args = [
         "customer-api",
         "--addr",
         "127.0.0.1:0",
@@ -65,8 +71,8 @@ pub async fn spawn_app() -> TestApp {
         "jwt",
         "--jwt-secret",
         JWT_SECRET,
-    ])
-    .expect("valid test config");
+    ];
+    let config = Config::try_parse_from(args.iter().chain(extra)).expect("valid test config");
     let app = startup::build(&config)
         .await
         .expect("building customer-api");

@@ -25,6 +25,7 @@ pub fn user_with(fields: &str) -> String {
 pub struct TestApp {
     pub base: String,
     pub database_url: String,
+    pub env: TestEnv,
     pub client: Client,
     shutdown: Shutdown,
 }
@@ -35,21 +36,9 @@ impl Drop for TestApp {
     }
 }
 
-/// The registry needs only PostgreSQL, so it runs with just `TEST_DATABASE_URL` (as well as
-/// under scripts/test.sh, which sets it along with the rest of the test environment).
-fn test_env() -> TestEnv {
-    let admin_url = std::env::var("TEST_DATABASE_URL").expect(
-        "TEST_DATABASE_URL is not set: run the tests through scripts/test.sh, or point it at a PostgreSQL server",
-    );
-    TestEnv {
-        admin_url,
-        bootstrap: String::new(),
-        runtime_dir: std::env::temp_dir(),
-    }
-}
-
 pub async fn spawn_app() -> TestApp {
-    let database_url = test_env().fresh_database().await;
+    let env = TestEnv::get();
+    let database_url = env.fresh_database().await;
     let config = Config::try_parse_from([
         "schema-registry",
         "--addr",
@@ -58,6 +47,9 @@ pub async fn spawn_app() -> TestApp {
         &database_url,
         "--db-pool-size",
         "4",
+        // Permanent deletes ask the test cluster whether a subject's topic still holds events.
+        "--bootstrap-servers",
+        &env.bootstrap,
         "--jwt-secret",
         test_support::TEST_JWT_SECRET,
     ])
@@ -72,6 +64,7 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         base,
         database_url,
+        env,
         client: admin_client(),
         shutdown,
     }

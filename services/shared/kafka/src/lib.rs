@@ -19,6 +19,12 @@ pub enum KafkaError {
     Client(#[source] rdkafka::error::KafkaError),
     #[error("creating topic {topic}: {reason}")]
     CreateTopic { topic: String, reason: String },
+    #[error("reading topic {topic}: {source}")]
+    Inspect {
+        topic: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
 }
 
 /// Broker connection options every Kafka-using binary flattens into its config.
@@ -120,6 +126,51 @@ impl KafkaArgs {
             .set("fetch.wait.max.ms", self.fetch_wait_max_ms.to_string())
             .create()
             .map_err(KafkaError::Client)
+    }
+
+    /// How many records `topic` holds (high minus low watermark, over its partitions), or
+    /// `None` when there is no such topic. Blocking calls, run off the async threads.
+    pub async fn records_held(&self, topic: &str) -> Result<Option<i64>, KafkaError> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        const TIMEOUT: Duration = Duration::from_secs(10);
+        let consumer: BaseConsumer = self.base().create().map_err(KafkaError::Client)?;
+        let topic = topic.to_owned();
+        let inspect = move || {
+            let failed = |source| KafkaError::Inspect {
+                topic: topic.clone(),
+                source,
+            };
+            let metadata = consumer
+                .fetch_metadata(Some(&topic), TIMEOUT)
+                .map_err(failed)?;
+            let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+                return Ok(None);
+            };
+            match found.error() {
+                None => {}
+                Some(e)
+                    if RDKafkaErrorCode::from(e) == RDKafkaErrorCode::UnknownTopicOrPartition =>
+                {
+                    return Ok(None)
+                }
+                Some(e) => {
+                    return Err(failed(rdkafka::error::KafkaError::MetadataFetch(
+                        RDKafkaErrorCode::from(e),
+                    )))
+                }
+            }
+            let mut held = 0;
+            for partition in found.partitions() {
+                let (low, high) = consumer
+                    .fetch_watermarks(&topic, partition.id(), TIMEOUT)
+                    .map_err(failed)?;
+                held += high - low;
+            }
+            Ok(Some(held))
+        };
+        tokio::task::spawn_blocking(inspect)
+            .await
+            .expect("the topic inspection does not panic")
     }
 
     /// Creates each missing topic with one partition, the platform's ordering contract: one

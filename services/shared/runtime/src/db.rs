@@ -126,17 +126,27 @@ pub async fn migrate(url: &str, sets: &'static [EmbeddedMigrations]) -> Result<(
     .map_err(|e| DbError::Migration(e.to_string()))?
 }
 
-/// A readiness probe: one round trip through the pool.
+/// A readiness probe: one round trip through the pool, answered within the checkout timeout
+/// even when the server hangs (its own `statement_timeout` cannot help then: a hung server
+/// never says the statement was cancelled).
 pub async fn ping(pool: &PgPool) -> Result<(), DbError> {
-    let mut conn = pool
-        .get()
-        .await
-        .map_err(|e| DbError::Unavailable(e.to_string()))?;
-    diesel::sql_query("SELECT 1")
-        .execute(&mut conn)
-        .await
-        .map_err(|e| DbError::Unavailable(e.to_string()))?;
-    Ok(())
+    let deadline = pool.timeouts().wait.unwrap_or(Duration::from_secs(5));
+    let round_trip = async {
+        let mut conn = pool
+            .get()
+            .await
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        diesel::sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .map_err(|e| DbError::Unavailable(e.to_string()))
+    };
+    match tokio::time::timeout(deadline, round_trip).await {
+        Ok(result) => result.map(drop),
+        Err(_) => Err(DbError::Unavailable(format!(
+            "no answer within {deadline:?}"
+        ))),
+    }
 }
 
 /// diesel implements `MigrationSource` for owned `EmbeddedMigrations` only, and they are not

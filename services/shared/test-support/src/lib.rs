@@ -14,6 +14,7 @@ pub mod process;
 pub mod registry;
 pub mod server;
 pub mod smtp_proxy;
+pub mod stall_proxy;
 pub mod topic;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};

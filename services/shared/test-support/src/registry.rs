@@ -37,6 +37,7 @@ impl SchemaRegistry {
                 ("SCHEMA_REGISTRY_ADDR", format!("127.0.0.1:{port}")),
                 ("SCHEMA_REGISTRY_DATABASE_URL", database_url),
                 ("JWT_SECRET", crate::TEST_JWT_SECRET.to_owned()),
+                ("KAFKA_BOOTSTRAP_SERVERS", env.bootstrap.clone()),
             ],
             &env.runtime_dir,
         );

@@ -195,6 +195,23 @@ pub async fn produce(bootstrap: &str, topic: &str, records: &[(String, Vec<u8>)]
     }
 }
 
+/// Deletes `topic` (the broker removes it asynchronously; metadata may show it a little longer).
+pub async fn delete_topic(bootstrap: &str, topic: &str) {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("an admin client");
+    let results = admin
+        .delete_topics(&[topic], &AdminOptions::new())
+        .await
+        .unwrap_or_else(|e| panic!("deleting {topic}: {e}"));
+    for result in results {
+        result.unwrap_or_else(|(t, code)| panic!("deleting {t}: {code}"));
+    }
+}
+
 /// Produces change events keyed by aggregate id.
 pub async fn produce_events(bootstrap: &str, topic: &str, events: &[ChangeEvent]) {
     let records: Vec<(String, Vec<u8>)> = events
