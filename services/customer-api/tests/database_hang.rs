@@ -29,7 +29,8 @@ async fn readiness_and_writes_answer_503_while_the_database_hangs_and_recover_af
     // A pooled connection idle for over a second is pinged before it is handed out, so the
     // write below meets the hang at checkout, the way a request after a quiet spell would.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let write = app.post_customer(json!({"name": "Ada", "email": "ada@example.com"}));
+    let body = json!({"name": "Ada", "email": "ada@example.com"});
+    let write = app.post_customer(&body);
     let answer = tokio::time::timeout(ANSWER_WITHIN, write)
         .await
         .expect("a write answers while the database hangs");
