@@ -1,0 +1,84 @@
+# shellcheck shell=bash
+# scripts/bench/workload.sh: the load the stages generate: wrk's Lua script (post.lua, unique
+# customers through the API) and the API's transaction for pgbench (create.sql), written into
+# $work, with pgbench_run, pgbench_quantiles and merge (JSON) to run and read them.
+#
+# Sourced by scripts/bench.sh (and runs in its shell, with its variables), before the stages.
+# shellcheck disable=SC2154 # variables shared with scripts/bench.sh, which sources this file
+
+cat >"$work/post.lua" <<'EOF'
+-- Unique emails: a per-run tag, the thread number and a per-thread counter.
+local threads = 0
+function setup(thread)
+    thread:set("tid", threads)
+    threads = threads + 1
+end
+function init(args)
+    tag = args[1]
+    token = args[2]
+    n = 0
+end
+function request()
+    n = n + 1
+    local body = string.format('{"name":"Bench %d","email":"w-%s-%d-%d@bench.example","phone":"+44 20 7946 0000"}', n, tag, tid, n)
+    return wrk.format("POST", "/api/v1/customers",
+        {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
+end
+function done(summary, latency, requests)
+    local s = summary.duration / 1e6
+    io.write(string.format('WRK_JSON {"requests":%d,"seconds":%.3f,"rps":%.1f,"non_2xx":%d,"socket_errors":%d,"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f}\n',
+        summary.requests, s, summary.requests / s, summary.errors.status,
+        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+        latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+EOF
+
+# The API's statements per create (store.rs, outbox::record), with a payload of the same shape
+# that the consumers accept (timestamps as RFC 3339, the event id in the payload); prepared
+# statements like diesel-async's statement cache.
+cat >"$work/create.sql" <<'EOF'
+BEGIN;
+INSERT INTO customers (id, name, email, phone, version, created_at, updated_at) VALUES (gen_random_uuid(), 'Bench pgbench', 'p-' || gen_random_uuid() || '@bench.example', '+44 20 7946 0000', 1, now(), now()) RETURNING id AS cid, name, email, phone, version, created_at, updated_at
+\gset
+SELECT txid_current() AS txid, transaction_timestamp() AS ts
+\gset
+WITH e AS (SELECT gen_random_uuid() AS id) INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload) SELECT e.id, 'customer', :cid, 'customer.created', 'customers', jsonb_build_object('id', e.id, 'type', 'customer.created', 'op', 'c', 'aggregate_type', 'customer', 'aggregate_id', :cid::text, 'version', 1, 'before', NULL, 'after', jsonb_build_object('id', :cid::text, 'name', :name::text, 'email', :email::text, 'phone', :phone::text, 'version', 1, 'created_at', :created_at::timestamptz, 'updated_at', :updated_at::timestamptz), 'source', jsonb_build_object('service', 'customer-api', 'table', 'customers', 'tx_id', :txid::bigint, 'committed_at', :ts::timestamptz), 'occurred_at', clock_timestamp()) FROM e;
+COMMIT;
+EOF
+
+# pgbench's per-transaction logs: quantiles of the latency column (microseconds).
+pgbench_quantiles() {
+    python3 - "$@" <<'EOF'
+import json, math, sys
+lat = []
+for path in sys.argv[1:]:
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[2].isdigit():
+                lat.append(int(parts[2]) / 1000.0)
+lat.sort()
+def q(p):
+    if not lat:
+        return None
+    return lat[max(1, math.ceil(p * len(lat))) - 1]  # nearest rank
+print(json.dumps({"p50_ms": q(0.5), "p99_ms": q(0.99), "max_ms": lat[-1] if lat else None}))
+EOF
+}
+
+# pgbench_run NAME CLIENTS SECONDS [pgbench options...]: the API's transaction (create.sql);
+# prints the tps line's number.
+pgbench_run() {
+    local name=$1 c=$2 secs=$3 threads
+    shift 3
+    threads=$((c < 2 ? c : 2))
+    (cd "$work" && "$pgbench" "$pg_url" -n -M prepared -c "$c" -j "$threads" -T "$secs" \
+        -f "$work/create.sql" "$@" >"$logs/$name.log" 2>&1) || {
+        show_log_tail "$logs/$name.log"
+        die "pgbench failed ($name)"
+    }
+    sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$logs/$name.log" | head -n 1
+}
+
+# merge JSON KEY VALUE_JSON: JSON with KEY set to VALUE_JSON.
+merge() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d[sys.argv[2]]=json.loads(sys.argv[3]); print(json.dumps(d))' "$@"; }
