@@ -26,7 +26,7 @@ pub const ALL_MIGRATIONS: &[EmbeddedMigrations] = &[outbox::MIGRATIONS, MIGRATIO
 
 pub const SERVICE: &str = "customer-api";
 pub const TABLE: &str = "customers";
-pub const TOPIC: &str = "customers";
+pub const TOPIC: &str = events::Topic::CUSTOMERS.name();
 pub const AGGREGATE: &str = "customer";
 const EMAIL_KEY: &str = "customers_email_key";
 

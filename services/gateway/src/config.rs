@@ -86,7 +86,7 @@ pub struct Config {
         long,
         env = "GATEWAY_EVENT_TOPICS",
         value_delimiter = ',',
-        default_value = "customers,movies,casts,orders,order-executions"
+        default_values_t = events::Topic::CHANGE_EVENTS.map(|t| t.name().to_owned())
     )]
     pub event_topics: Vec<String>,
     /// Prepended to every event topic name (like Debezium's `topic.prefix`).

@@ -1,11 +1,10 @@
 //! The movies resource (and the genre list, docs, health) over HTTP against a real PostgreSQL:
-//! every success and error case, the cast-id and genre rules, the listing filters, and for every
-//! error, proof that nothing was written.
+//! every success and error case, the cast-id and genre rules, and for every error, proof that
+//! nothing was written. Listing, paging and filters are in `movies_listing.rs`.
 
 mod common;
 
-use chrono::{Days, NaiveDate, Utc};
-use common::{id_of, problem, spawn_app, TestApp};
+use common::{id_of, problem, spawn_app};
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
@@ -29,26 +28,6 @@ const GENRES: [&str; 18] = [
     "war",
     "western",
 ];
-
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
-
-fn days_from_today(days: i64) -> String {
-    let date = if days >= 0 {
-        today() + Days::new(days as u64)
-    } else {
-        today() - Days::new(days.unsigned_abs())
-    };
-    date.to_string()
-}
-
-async fn movie_with_expiry(app: &TestApp, title: &str, days: i64) -> String {
-    id_of(
-        &app.create_movie(&json!({"title": title, "expiry_date": days_from_today(days)}))
-            .await,
-    )
-}
 
 #[tokio::test]
 async fn create_movie_returns_201_with_location_etag_and_every_field() {
@@ -482,178 +461,6 @@ async fn deleted_movie_is_204_then_404_everywhere_and_kept_as_a_soft_delete() {
         (written.movies, written.outbox),
         (1, 2),
         "create + delete events"
-    );
-}
-
-#[tokio::test]
-async fn movie_listing_is_newest_first_pages_by_cursor_or_offset_and_hides_deleted() {
-    let app = spawn_app().await;
-    let mut ids = Vec::new();
-    for i in 0..5 {
-        ids.push(id_of(
-            &app.create_movie(&json!({"title": format!("Movie {i}")}))
-                .await,
-        ));
-    }
-    let deleted = ids.remove(3);
-    app.client
-        .delete(app.movie_url(&deleted))
-        .send()
-        .await
-        .unwrap();
-    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
-
-    let mut seen = Vec::new();
-    let mut path = "/api/v1/movies?limit=3".to_owned();
-    loop {
-        let page = app.get_json(&path).await;
-        seen.extend(page["items"].as_array().unwrap().iter().map(id_of));
-        match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/api/v1/movies?limit=3&cursor={cursor}"),
-            None => break,
-        }
-    }
-    assert_eq!(seen, newest_first);
-    assert_eq!(
-        app.listed_ids("/api/v1/movies?offset=2&limit=1").await,
-        newest_first[2..3]
-    );
-}
-
-#[tokio::test]
-async fn movie_listing_filters_by_genre() {
-    let app = spawn_app().await;
-    let drama = id_of(
-        &app.create_movie(&json!({"title": "Tokyo Story", "genres": ["drama"]}))
-            .await,
-    );
-    let war_drama = id_of(
-        &app.create_movie(&json!({"title": "Fires on the Plain", "genres": ["war", "drama"]}))
-            .await,
-    );
-    app.create_movie(&json!({"title": "Godzilla", "genres": ["science-fiction"]}))
-        .await;
-    app.create_movie(&json!({"title": "Untagged"})).await;
-    assert_eq!(
-        app.listed_ids("/api/v1/movies?genre=drama").await,
-        [war_drama.clone(), drama]
-    );
-    assert_eq!(
-        app.listed_ids("/api/v1/movies?genre=WAR&limit=5").await,
-        [war_drama]
-    );
-    assert!(app
-        .listed_ids("/api/v1/movies?genre=western")
-        .await
-        .is_empty());
-}
-
-#[tokio::test]
-async fn expiring_filter_includes_today_and_today_plus_n_but_not_the_day_after_or_yesterday() {
-    let app = spawn_app().await;
-    let yesterday = movie_with_expiry(&app, "Yesterday", -1).await;
-    let today = movie_with_expiry(&app, "Today", 0).await;
-    let in_seven = movie_with_expiry(&app, "In seven days", 7).await;
-    let in_eight = movie_with_expiry(&app, "In eight days", 8).await;
-    app.create_movie(&json!({"title": "Never expires"})).await;
-
-    let listed = app
-        .listed_ids("/api/v1/movies?expiring_within_days=7")
-        .await;
-    assert_eq!(listed, [in_seven.clone(), today.clone()]);
-    assert!(!listed.contains(&yesterday) && !listed.contains(&in_eight));
-
-    assert_eq!(
-        app.listed_ids("/api/v1/movies?expiring_within_days=0")
-            .await,
-        std::slice::from_ref(&today)
-    );
-    assert_eq!(
-        app.listed_ids("/api/v1/movies?expiring_within_days=8")
-            .await,
-        [in_eight, in_seven, today]
-    );
-}
-
-#[tokio::test]
-async fn expiring_filter_without_a_value_means_30_days() {
-    let app = spawn_app().await;
-    let in_thirty = movie_with_expiry(&app, "Thirty", 30).await;
-    let in_thirty_one = movie_with_expiry(&app, "Thirty-one", 31).await;
-    for query in ["expiring_within_days", "expiring_within_days="] {
-        let listed = app.listed_ids(&format!("/api/v1/movies?{query}")).await;
-        assert_eq!(listed, std::slice::from_ref(&in_thirty), "{query}");
-    }
-    assert_eq!(
-        app.listed_ids("/api/v1/movies?expiring_within_days=31")
-            .await,
-        [in_thirty_one, in_thirty]
-    );
-}
-
-#[tokio::test]
-async fn expiring_and_genre_filters_combine() {
-    let app = spawn_app().await;
-    let soon_drama = id_of(
-        &app.create_movie(
-            &json!({"title": "Soon drama", "genres": ["drama"], "expiry_date": days_from_today(3)}),
-        )
-        .await,
-    );
-    app.create_movie(
-        &json!({"title": "Soon comedy", "genres": ["comedy"], "expiry_date": days_from_today(3)}),
-    )
-    .await;
-    app.create_movie(
-        &json!({"title": "Late drama", "genres": ["drama"], "expiry_date": days_from_today(90)}),
-    )
-    .await;
-    assert_eq!(
-        app.listed_ids("/api/v1/movies?genre=drama&expiring_within_days=10")
-            .await,
-        [soon_drama]
-    );
-}
-
-#[tokio::test]
-async fn movie_listing_rejects_unknown_and_invalid_query_parameters_with_400() {
-    let app = spawn_app().await;
-    for (query, field) in [
-        ("title=Ran", "title"),
-        ("genres=drama", "genres"),
-        ("genre=noir", "genre"),
-        ("expiring_within_days=-1", "expiring_within_days"),
-        ("expiring_within_days=1.5", "expiring_within_days"),
-        ("expiring_within_days=soon", "expiring_within_days"),
-        ("limit=101", "limit"),
-        ("offset=x", "offset"),
-        ("cursor=nope", "cursor"),
-    ] {
-        let response = app
-            .client
-            .get(app.url(&format!("/api/v1/movies?{query}")))
-            .send()
-            .await
-            .unwrap();
-        let (status, body) = problem(response).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
-        assert_eq!(body["error"], "invalid_query");
-        assert!(body["details"][field].is_string(), "{query}: {body}");
-    }
-    let (_, body) = problem(
-        app.client
-            .get(app.url("/api/v1/movies?genre=noir"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert!(
-        body["details"]["genre"]
-            .as_str()
-            .unwrap()
-            .contains("science-fiction"),
-        "an unknown genre filter names the valid ones: {body}"
     );
 }
 

@@ -1,5 +1,6 @@
 //! notifier configuration: flags, each with an environment variable and a default.
 
+use events::Topic;
 use lettre::message::Mailbox;
 use runtime::config::millis;
 use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
@@ -112,17 +113,17 @@ impl FromStr for Secret {
 impl Config {
     /// The topic this notifier consumes.
     pub fn customers_topic(&self) -> String {
-        format!("{}customers", self.topic_prefix)
+        Topic::CUSTOMERS.with_prefix(&self.topic_prefix)
     }
 
     /// The order executions to tell customers about.
     pub fn executions_topic(&self) -> String {
-        format!("{}order-executions", self.topic_prefix)
+        Topic::ORDER_EXECUTIONS.with_prefix(&self.topic_prefix)
     }
 
     /// Where emails go that could not be delivered.
     pub fn failed_topic(&self) -> String {
-        format!("{}notifications.failed", self.topic_prefix)
+        Topic::NOTIFICATIONS_FAILED.with_prefix(&self.topic_prefix)
     }
 }
 

@@ -57,7 +57,7 @@ async fn consume(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let topics = [config.customers_topic(), config.executions_topic()];
-    let dead_letters = topics.iter().map(|t| format!("{t}.dlq"));
+    let dead_letters = topics.iter().map(|t| events::Topic::dead_letter(t));
     let failed = config.failed_topic();
     let all: Vec<String> = topics
         .iter()

@@ -28,7 +28,7 @@ pub const ALL_MIGRATIONS: &[EmbeddedMigrations] = &[outbox::MIGRATIONS, MIGRATIO
 
 pub const SERVICE: &str = "order-api";
 pub const TABLE: &str = "orders";
-pub const TOPIC: &str = "orders";
+pub const TOPIC: &str = events::Topic::ORDERS.name();
 pub const AGGREGATE: &str = "order";
 
 /// Counter of placed orders, labelled by who placed them.

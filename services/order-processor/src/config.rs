@@ -48,7 +48,7 @@ pub struct Config {
 impl Config {
     /// The topic the processor consumes.
     pub fn orders_topic(&self) -> String {
-        format!("{}orders", self.topic_prefix)
+        events::Topic::ORDERS.with_prefix(&self.topic_prefix)
     }
 }
 

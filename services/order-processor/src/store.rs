@@ -31,7 +31,7 @@ pub const ALL_MIGRATIONS: &[EmbeddedMigrations] = &[outbox::MIGRATIONS, MIGRATIO
 
 pub const SERVICE: &str = "order-processor";
 pub const TABLE: &str = "order_executions";
-pub const TOPIC: &str = "order-executions";
+pub const TOPIC: &str = events::Topic::ORDER_EXECUTIONS.name();
 pub const AGGREGATE: &str = "order-execution";
 
 /// An execution as its row holds it and its event carries it (`after`).

@@ -15,7 +15,7 @@ pub struct Config {
         long,
         env = "REPLICATOR_TOPICS",
         value_delimiter = ',',
-        default_value = "customers,movies,casts,orders,order-executions"
+        default_values_t = events::Topic::CHANGE_EVENTS.map(|t| t.name().to_owned())
     )]
     pub topics: Vec<String>,
     /// Prepended to every topic name (collections keep the bare name).

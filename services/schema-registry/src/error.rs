@@ -1,14 +1,10 @@
-//! The registry's one error type and the one place that turns it into Confluent's error body,
-//! `{"error_code": 40401, "message": "Subject 'x' not found."}`, whose HTTP status is the first
-//! three digits of the code. Clients (the Java and Rust serializers, kafka-ui, …) branch on
+//! The registry's one error type and its Confluent error codes: `http::media` turns it into
+//! Confluent's error body, `{"error_code": 40401, "message": "Subject 'x' not found."}`, whose
+//! HTTP status is the first three digits of the code. This module sits below the HTTP layer and
+//! imports nothing from it. Clients (the Java and Rust serializers, kafka-ui, …) branch on
 //! these codes, so they and their messages follow Confluent's.
 
-use crate::http::media::Registry;
-use axum::{
-    http::StatusCode,
-    response::{IntoResponse, Response},
-};
-use serde::Serialize;
+use axum::http::StatusCode;
 
 /// What a request can fail with. Internal detail (a database error) is logged, never sent.
 #[derive(Debug, thiserror::Error)]
@@ -114,29 +110,5 @@ impl RegistryError {
         let code = self.error_code();
         let status = if code >= 1000 { code / 100 } else { code };
         StatusCode::from_u16(status as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-}
-
-/// Confluent's error body.
-#[derive(Debug, Serialize)]
-struct ErrorBody {
-    error_code: u32,
-    message: String,
-}
-
-impl IntoResponse for RegistryError {
-    fn into_response(self) -> Response {
-        match &self {
-            RegistryError::Store(cause) => tracing::error!(%cause, "schema registry store error"),
-            RegistryError::InUseUnknown(cause) => {
-                tracing::error!(%cause, "could not ask Kafka whether a schema is in use")
-            }
-            _ => {}
-        }
-        let body = ErrorBody {
-            error_code: self.error_code(),
-            message: self.to_string(),
-        };
-        (self.status(), Registry(body)).into_response()
     }
 }

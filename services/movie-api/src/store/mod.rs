@@ -44,13 +44,13 @@ pub struct Aggregate {
 pub const CAST: Aggregate = Aggregate {
     name: "cast",
     table: "casts",
-    topic: "casts",
+    topic: events::Topic::CASTS.name(),
 };
 
 pub const MOVIE: Aggregate = Aggregate {
     name: "movie",
     table: "movies",
-    topic: "movies",
+    topic: events::Topic::MOVIES.name(),
 };
 
 #[derive(Debug, thiserror::Error)]

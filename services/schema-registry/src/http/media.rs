@@ -1,5 +1,6 @@
 //! Confluent's wire conventions: the request bodies the registry accepts, the media type of
-//! every response, and query flags parsed the way Confluent (JAX-RS) parses them.
+//! every response, errors as Confluent's error body, and query flags parsed the way Confluent
+//! (JAX-RS) parses them.
 
 use crate::error::RegistryError;
 use axum::{
@@ -151,5 +152,29 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
             .await
             .map(|axum::extract::Path(value)| PathParams(value))
             .map_err(|e| RegistryError::MalformedRequest(e.body_text()))
+    }
+}
+
+/// Confluent's error body.
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    error_code: u32,
+    message: String,
+}
+
+impl IntoResponse for RegistryError {
+    fn into_response(self) -> Response {
+        match &self {
+            RegistryError::Store(cause) => tracing::error!(%cause, "schema registry store error"),
+            RegistryError::InUseUnknown(cause) => {
+                tracing::error!(%cause, "could not ask Kafka whether a schema is in use")
+            }
+            _ => {}
+        }
+        let body = ErrorBody {
+            error_code: self.error_code(),
+            message: self.to_string(),
+        };
+        (self.status(), Registry(body)).into_response()
     }
 }

@@ -5,8 +5,10 @@
 //! `aggregate_id` doubles as the Kafka key; `version` lets consumers drop stale redeliveries.
 
 mod address;
+mod topic;
 
 pub use address::EmailAddress;
+pub use topic::Topic;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -133,7 +133,10 @@ impl ConsumeLoop {
         topics: &[String],
         retry: RetryPolicy,
     ) -> Result<Self, KafkaError> {
-        let dead_letter_topics: Vec<String> = topics.iter().map(|t| format!("{t}.dlq")).collect();
+        let dead_letter_topics: Vec<String> = topics
+            .iter()
+            .map(|t| events::Topic::dead_letter(t))
+            .collect();
         let all: Vec<&str> = topics
             .iter()
             .chain(&dead_letter_topics)
@@ -265,7 +268,7 @@ impl ConsumeLoop {
         reason: &str,
         stop: &mut Pin<&mut impl Future<Output = ()>>,
     ) -> bool {
-        let dlq = format!("{}.dlq", incoming.topic);
+        let dlq = events::Topic::dead_letter(incoming.topic);
         let (partition, offset) = (incoming.partition.to_string(), incoming.offset.to_string());
         tracing::error!(consumer = self.name, topic = incoming.topic, offset = incoming.offset, %reason, "dead-lettering");
         let mut attempt = 0;

@@ -18,6 +18,11 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use runtime::db::PgPool;
 
+mod deletion;
+mod levels;
+
+use levels::effective_level;
+
 pub const MIGRATIONS: &[EmbeddedMigrations] = &[embed_migrations!("migrations")];
 
 diesel::table! {
@@ -289,174 +294,6 @@ impl RegistryStore {
         };
         Ok(compatibility::check_against(level, schema.avro(), &earlier))
     }
-
-    /// Soft-deletes every version of a subject, or, with `permanent`, removes a soft-deleted
-    /// subject and its compatibility level. Returns the versions deleted.
-    pub async fn delete_subject(
-        &self,
-        subject: &str,
-        permanent: bool,
-    ) -> Result<Vec<i32>, RegistryError> {
-        use subject_versions::dsl as sv;
-        let mut conn = self.conn().await?;
-        conn.transaction(async |conn| {
-            lock_subject(conn, subject).await?;
-            let rows = history(conn, subject).await?;
-            if rows.is_empty() {
-                return Err(RegistryError::SubjectNotFound(subject.to_owned()));
-            }
-            let live: Vec<i32> = rows
-                .iter()
-                .filter(|row| !row.deleted)
-                .map(|row| row.version)
-                .collect();
-            if !permanent {
-                if live.is_empty() {
-                    return Err(RegistryError::SubjectSoftDeleted(subject.to_owned()));
-                }
-                diesel::update(sv::subject_versions.filter(sv::subject.eq(subject)))
-                    .set(sv::deleted.eq(true))
-                    .execute(conn)
-                    .await?;
-                return Ok(live);
-            }
-            if !live.is_empty() {
-                return Err(RegistryError::SubjectNotSoftDeleted(subject.to_owned()));
-            }
-            let ids: Vec<i32> = rows.iter().map(|row| row.schema_id).collect();
-            let orphaned = orphaned_by(conn, subject, &ids).await?;
-            self.in_use.allow_forgetting(subject, &orphaned).await?;
-            diesel::delete(sv::subject_versions.filter(sv::subject.eq(subject)))
-                .execute(conn)
-                .await?;
-            diesel::delete(subject_compatibility::table.find(subject))
-                .execute(conn)
-                .await?;
-            Ok(rows.iter().map(|row| row.version).collect())
-        })
-        .await
-    }
-
-    /// Soft-deletes one version, or, with `permanent`, removes a soft-deleted one. `latest` is
-    /// the newest version whether deleted or not, as in Confluent.
-    pub async fn delete_version(
-        &self,
-        subject: &str,
-        selector: VersionSelector,
-        permanent: bool,
-    ) -> Result<i32, RegistryError> {
-        use subject_versions::dsl as sv;
-        let mut conn = self.conn().await?;
-        conn.transaction(async |conn| {
-            lock_subject(conn, subject).await?;
-            let rows = history(conn, subject).await?;
-            // A soft delete needs a live subject; a permanent one, any trace of it.
-            let exists = if permanent {
-                !rows.is_empty()
-            } else {
-                rows.iter().any(|row| !row.deleted)
-            };
-            if !exists {
-                return Err(RegistryError::SubjectNotFound(subject.to_owned()));
-            }
-            let row = select_version(subject, &rows, selector)?;
-            let target = sv::subject_versions.find((subject, row.version));
-            match (permanent, row.deleted) {
-                (false, true) => Err(RegistryError::VersionSoftDeleted(
-                    subject.to_owned(),
-                    row.version,
-                )),
-                (true, false) => Err(RegistryError::VersionNotSoftDeleted(
-                    subject.to_owned(),
-                    row.version,
-                )),
-                (false, false) => {
-                    diesel::update(target)
-                        .set(sv::deleted.eq(true))
-                        .execute(conn)
-                        .await?;
-                    Ok(row.version)
-                }
-                (true, true) => {
-                    let others = rows
-                        .iter()
-                        .any(|r| r.version != row.version && r.schema_id == row.schema_id);
-                    if !others {
-                        let orphaned = orphaned_by(conn, subject, &[row.schema_id]).await?;
-                        self.in_use.allow_forgetting(subject, &orphaned).await?;
-                    }
-                    diesel::delete(target).execute(conn).await?;
-                    Ok(row.version)
-                }
-            }
-        })
-        .await
-    }
-
-    /// The global level (BACKWARD until set).
-    pub async fn global_level(&self) -> Result<CompatibilityLevel, RegistryError> {
-        global_level(&mut *self.conn().await?).await
-    }
-
-    pub async fn set_global_level(&self, new: CompatibilityLevel) -> Result<(), RegistryError> {
-        use global_compatibility::dsl as gc;
-        diesel::insert_into(gc::global_compatibility)
-            .values((gc::singleton.eq(true), gc::level.eq(new.as_str())))
-            .on_conflict(gc::singleton)
-            .do_update()
-            .set(gc::level.eq(new.as_str()))
-            .execute(&mut self.conn().await?)
-            .await?;
-        Ok(())
-    }
-
-    /// Resets the global level to the default; returns the level it had.
-    pub async fn reset_global_level(&self) -> Result<CompatibilityLevel, RegistryError> {
-        let mut conn = self.conn().await?;
-        let old: Option<String> = diesel::delete(global_compatibility::table)
-            .returning(global_compatibility::level)
-            .get_result(&mut conn)
-            .await
-            .optional()?;
-        old.map_or(Ok(CompatibilityLevel::default()), |l| stored_level(&l))
-    }
-
-    /// The subject's own level, if it has one.
-    pub async fn subject_level(
-        &self,
-        subject: &str,
-    ) -> Result<Option<CompatibilityLevel>, RegistryError> {
-        subject_level(&mut *self.conn().await?, subject).await
-    }
-
-    pub async fn set_subject_level(
-        &self,
-        name: &str,
-        new: CompatibilityLevel,
-    ) -> Result<(), RegistryError> {
-        use subject_compatibility::dsl as sc;
-        diesel::insert_into(sc::subject_compatibility)
-            .values((sc::subject.eq(name), sc::level.eq(new.as_str())))
-            .on_conflict(sc::subject)
-            .do_update()
-            .set(sc::level.eq(new.as_str()))
-            .execute(&mut self.conn().await?)
-            .await?;
-        Ok(())
-    }
-
-    /// Removes the subject's own level; returns it, if it had one.
-    pub async fn delete_subject_level(
-        &self,
-        subject: &str,
-    ) -> Result<Option<CompatibilityLevel>, RegistryError> {
-        let old: Option<String> = diesel::delete(subject_compatibility::table.find(subject))
-            .returning(subject_compatibility::level)
-            .get_result(&mut self.conn().await?)
-            .await
-            .optional()?;
-        old.as_deref().map(stored_level).transpose()
-    }
 }
 
 /// Serializes writes to one subject until the transaction ends.
@@ -592,30 +429,6 @@ async fn schema_text(conn: &mut AsyncPgConnection, id: i32) -> Result<String, Re
         .ok_or(RegistryError::SchemaNotFound(Some(id)))
 }
 
-/// Those of `ids` that no other subject than `subject` names: deleting `subject`'s versions of
-/// them would stop serving them.
-async fn orphaned_by(
-    conn: &mut AsyncPgConnection,
-    subject: &str,
-    ids: &[i32],
-) -> Result<Vec<i32>, RegistryError> {
-    use subject_versions::dsl as sv;
-    let kept: Vec<i32> = sv::subject_versions
-        .select(sv::schema_id)
-        .filter(sv::schema_id.eq_any(ids))
-        .filter(sv::subject.ne(subject))
-        .load(conn)
-        .await?;
-    let mut orphaned: Vec<i32> = ids
-        .iter()
-        .copied()
-        .filter(|id| !kept.contains(id))
-        .collect();
-    orphaned.sort_unstable();
-    orphaned.dedup();
-    Ok(orphaned)
-}
-
 /// Whether any subject version, deleted or not, refers to schema `id`; ids whose every version
 /// was permanently deleted are no longer served.
 async fn is_referenced(conn: &mut AsyncPgConnection, id: i32) -> Result<bool, RegistryError> {
@@ -625,37 +438,4 @@ async fn is_referenced(conn: &mut AsyncPgConnection, id: i32) -> Result<bool, Re
     ))
     .get_result(conn)
     .await?)
-}
-
-async fn global_level(conn: &mut AsyncPgConnection) -> Result<CompatibilityLevel, RegistryError> {
-    let stored: Option<String> = global_compatibility::table
-        .select(global_compatibility::level)
-        .first(conn)
-        .await
-        .optional()?;
-    stored.map_or(Ok(CompatibilityLevel::default()), |l| stored_level(&l))
-}
-
-async fn subject_level(
-    conn: &mut AsyncPgConnection,
-    subject: &str,
-) -> Result<Option<CompatibilityLevel>, RegistryError> {
-    let stored: Option<String> = subject_compatibility::table
-        .find(subject)
-        .select(subject_compatibility::level)
-        .first(conn)
-        .await
-        .optional()?;
-    stored.as_deref().map(stored_level).transpose()
-}
-
-/// The level that governs `subject`: its own, else the global one.
-async fn effective_level(
-    conn: &mut AsyncPgConnection,
-    subject: &str,
-) -> Result<CompatibilityLevel, RegistryError> {
-    match subject_level(conn, subject).await? {
-        Some(level) => Ok(level),
-        None => global_level(conn).await,
-    }
 }
