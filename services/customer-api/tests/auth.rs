@@ -4,6 +4,7 @@
 mod common;
 
 use clap::Parser;
+use common::Customers as _;
 use common::{client_with_token, keys, spawn_app, token, TestApp};
 use customer_api::{config::Config, startup};
 use reqwest::{header, Client, Response, StatusCode};

@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::Customers as _;
 use common::{spawn_app, TestApp};
 use futures::{future::join_all, TryStreamExt};
 use mongodb::bson::{doc, Document};

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::Customers as _;
 use common::spawn_app;
 use futures::future::join_all;
 use serde_json::json;

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::Customers as _;
 use common::spawn_app;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use serde_json::json;

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::Customers as _;
 use common::spawn_app;
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::Customers as _;
 use common::spawn_app_with;
 use serde_json::json;
 use std::time::Duration;

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::Customers as _;
 use common::spawn_app;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::Customers as _;
 use common::{spawn_app, TestApp};
 use events::{ChangeEvent, Op};
 use futures::future::join_all;

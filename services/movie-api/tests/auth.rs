@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::Catalog as _;
 use common::{client_with_token, keys, spawn_app, token};
 use reqwest::{header, Client, StatusCode};
 use serde_json::{json, Value};

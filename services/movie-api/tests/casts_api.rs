@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::Catalog as _;
 use common::{id_of, problem, spawn_app};
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};

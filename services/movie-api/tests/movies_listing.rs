@@ -5,6 +5,7 @@
 mod common;
 
 use chrono::{Days, NaiveDate, Utc};
+use common::Catalog as _;
 use common::{id_of, problem, spawn_app, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::Catalog as _;
 use common::{id_of, spawn_app, TestApp};
 use events::{ChangeEvent, Op};
 use futures::future::join_all;

@@ -18,7 +18,7 @@ async fn the_binary_migrates_serves_and_exits_0_on_sigterm() {
         "MOVIE_API_ADDR",
         &[
             ("MOVIE_DATABASE_URL", database_url.clone()),
-            ("JWT_SECRET", common::JWT_SECRET.to_owned()),
+            ("JWT_SECRET", test_support::TEST_JWT_SECRET.to_owned()),
         ],
     )
     .await;

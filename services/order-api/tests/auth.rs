@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::Orders as _;
 use common::{client_with_token, keys, problem, spawn_app, token};
 use reqwest::{header, Client, StatusCode};
 use serde_json::json;

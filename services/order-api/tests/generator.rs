@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::Orders as _;
 use common::spawn_app;
 use serde_json::{json, Value};
 use std::{collections::BTreeSet, time::Duration};

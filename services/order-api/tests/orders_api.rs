@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::Orders as _;
 use common::{problem, spawn_app, TestApp};
 use events::{ChangeEvent, Op};
 use reqwest::{header, StatusCode};

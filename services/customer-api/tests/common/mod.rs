@@ -1,56 +1,16 @@
-//! Spawns customer-api in-process on a free port against a fresh database, like a user's
-//! deployment but one per test.
-#![allow(dead_code)]
+//! customer-api for the shared harness (`test_support::api`), and the helpers particular to
+//! customers.
+#![allow(dead_code, unused_imports)]
 
 use clap::Parser;
 use customer_api::{config::Config, startup};
-use reqwest::{Client, Response};
-use runtime::Shutdown;
+use reqwest::Response;
 use serde_json::{json, Value};
-use std::time::Duration;
+pub use test_support::api::{client_with_token, id_of, problem, ApiApp as TestApp};
+pub use test_support::{jwt_keys as keys, token};
 use test_support::TestEnv;
-use web::auth::{Claims, JwtKeys, JwtSecret, Role};
 
-/// The secret the test app verifies tokens with (the gateway would sign with the same one).
-pub const JWT_SECRET: &str = "the-api-integration-tests-shared-jwt-secret";
-
-pub fn keys() -> JwtKeys {
-    JwtKeys::new(&JWT_SECRET.parse::<JwtSecret>().expect("a valid secret"))
-}
-
-/// A valid token for `role`, as the gateway's login would issue it.
-pub fn token(role: Role) -> String {
-    keys().sign(&Claims::new("tester", role, Duration::from_secs(3600)))
-}
-
-/// A client that sends `Authorization: Bearer <token>` with every request.
-pub fn client_with_token(token: &str) -> Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}")
-            .parse()
-            .expect("a token is a valid header"),
-    );
-    Client::builder()
-        .default_headers(headers)
-        .build()
-        .expect("building a client")
-}
-
-pub struct TestApp {
-    pub base: String,
-    pub database_url: String,
-    pub env: TestEnv,
-    pub client: Client,
-    shutdown: Shutdown,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.trigger();
-    }
-}
+pub const CUSTOMERS: &str = "/api/v1/customers";
 
 pub async fn spawn_app() -> TestApp {
     let database_url = TestEnv::get().fresh_database().await;
@@ -60,62 +20,27 @@ pub async fn spawn_app() -> TestApp {
 /// The app on `database_url` (a fresh database, or one reached through a proxy) with `extra`
 /// flags.
 pub async fn spawn_app_with(database_url: String, extra: &[&str]) -> TestApp {
-    let env = TestEnv::get();
-    let args = [
-        "customer-api",
-        "--addr",
-        "127.0.0.1:0",
-        "--database-url",
-        &database_url,
-        "--auth-mode",
-        "jwt",
-        "--jwt-secret",
-        JWT_SECRET,
-    ];
-    let config = Config::try_parse_from(args.iter().chain(extra)).expect("valid test config");
-    let app = startup::build(&config)
-        .await
-        .expect("building customer-api");
-    let listener = runtime::serve::bind(config.addr).await.expect("binding");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let shutdown = Shutdown::new();
-    tokio::spawn(runtime::serve::serve(listener, app, shutdown.clone()));
-    TestApp {
-        base,
-        database_url,
-        env,
-        client: client_with_token(&token(Role::Admin)),
-        shutdown,
-    }
+    TestApp::start("customer-api", database_url, extra, |args, _| async move {
+        startup::build(&Config::try_parse_from(args)?).await
+    })
+    .await
 }
 
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+/// What customer tests do often.
+pub trait Customers {
+    async fn post_customer(&self, body: &Value) -> Response;
+    /// Creates a customer (a unique email derived from `name`) and returns its JSON.
+    async fn create(&self, name: &str) -> Value;
+    /// (customer rows, outbox rows): compare before and after a request that must write nothing.
+    async fn written(&self) -> (i64, i64);
+}
+
+impl Customers for TestApp {
+    async fn post_customer(&self, body: &Value) -> Response {
+        self.post(CUSTOMERS, body).await
     }
 
-    pub async fn post_customer(&self, body: &Value) -> Response {
-        self.client
-            .post(self.url("/api/v1/customers"))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// POSTs `body` as it is, labelled JSON (for bodies `serde_json` would never write).
-    pub async fn post_raw_json(&self, body: &str) -> Response {
-        self.client
-            .post(self.url("/api/v1/customers"))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Creates a customer and returns its JSON.
-    pub async fn create(&self, name: &str) -> Value {
+    async fn create(&self, name: &str) -> Value {
         let email = format!(
             "{}@example.com",
             test_support::unique(&name.to_lowercase().replace(' ', "."))
@@ -127,16 +52,7 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    pub async fn customers_rows(&self) -> i64 {
-        test_support::count(&self.database_url, "SELECT count(*) AS n FROM customers").await
-    }
-
-    pub async fn outbox_rows(&self) -> i64 {
-        test_support::count(&self.database_url, "SELECT count(*) AS n FROM outbox").await
-    }
-
-    /// (customer rows, outbox rows): compare before and after a request that must write nothing.
-    pub async fn written(&self) -> (i64, i64) {
-        (self.customers_rows().await, self.outbox_rows().await)
+    async fn written(&self) -> (i64, i64) {
+        (self.rows("customers").await, self.outbox_rows().await)
     }
 }

@@ -5,7 +5,9 @@
 //! (`TEST_DATABASE_URL`, `TEST_KAFKA_BOOTSTRAP`, `KAFKA_LIBS`, `TEST_RUNTIME_DIR`). Each test then
 //! takes its own database and topic prefix, so tests run in parallel without seeing each other.
 
+pub mod api;
 pub mod broker;
+pub mod conformance;
 pub mod fixtures;
 pub mod fuzz;
 pub mod mail;
@@ -25,11 +27,14 @@ use tokio::time::Instant;
 /// schema registry and the relays that write to it).
 pub const TEST_JWT_SECRET: &str = "the-platform-integration-tests-jwt-secret";
 
+/// The keys of [`TEST_JWT_SECRET`], to sign tokens of any kind (an expired one, say).
+pub fn jwt_keys() -> web::auth::JwtKeys {
+    web::auth::JwtKeys::new(&TEST_JWT_SECRET.parse().expect("a long enough secret"))
+}
+
 /// A valid token of `role` for [`TEST_JWT_SECRET`], as the gateway's login would issue it.
 pub fn token(role: web::auth::Role) -> String {
-    use web::auth::{Claims, JwtKeys};
-    let secret = TEST_JWT_SECRET.parse().expect("a long enough secret");
-    JwtKeys::new(&secret).sign(&Claims::new("tester", role, Duration::from_secs(3600)))
+    jwt_keys().sign(&web::auth::Claims::new("tester", role, Duration::from_secs(3600)))
 }
 
 /// [`token`] of an admin.
