@@ -132,7 +132,16 @@ for arg in "$@"; do
     esac
 done
 
-cmd=(cargo test "${scope[@]}" --all-targets --no-fail-fast "$@")
+# Every target, unless the arguments (before a `--`) pick some (`--test conformance`, `--lib`).
+targets=(--all-targets)
+for arg in "$@"; do
+    case $arg in
+    --) break ;;
+    --test | --test=* | --lib | --bin | --bin=* | --bins | --tests | --doc | --examples) targets=() && break ;;
+    esac
+done
+
+cmd=(cargo test "${scope[@]}" "${targets[@]}" --no-fail-fast "$@")
 log "== ${cmd[*]}"
 cd "$repo"
 rc=0

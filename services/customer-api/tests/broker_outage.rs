@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::Customers as _;
 use common::spawn_app;
+use common::Customers as _;
 use futures::future::join_all;
 use serde_json::json;
 use std::time::Duration;

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::Customers as _;
 use common::spawn_app;
+use common::Customers as _;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use serde_json::json;
 use std::time::Duration;

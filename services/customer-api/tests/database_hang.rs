@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::Customers as _;
 use common::spawn_app_with;
+use common::Customers as _;
 use serde_json::json;
 use std::time::Duration;
 use test_support::{stall_proxy::StallProxy, TestEnv};

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::Customers as _;
 use common::spawn_app;
+use common::Customers as _;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use reqwest::StatusCode;

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::Customers as _;
 use common::spawn_app;
+use common::Customers as _;
 use reqwest::StatusCode;
 use serde_json::Value;
 

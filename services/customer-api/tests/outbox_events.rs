@@ -122,14 +122,6 @@ fn assert_lifecycle(events: &[ChangeEvent], id: &str, images: &[Value]) {
 }
 
 #[tokio::test]
-async fn every_write_records_one_self_contained_event_in_the_outbox() {
-    let app = spawn_app().await;
-    let (id, images) = lifecycle(&app).await;
-    assert_lifecycle(&outbox_events(&app, &id).await, &id, &images);
-    assert_eq!(app.outbox_rows().await, 4);
-}
-
-#[tokio::test]
 async fn a_write_that_fails_after_the_row_insert_leaves_neither_row_nor_event() {
     let app = spawn_app().await;
     let survivor = app.create("Before The Fault").await;

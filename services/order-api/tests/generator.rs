@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::Orders as _;
 use common::spawn_app;
+use common::Orders as _;
 use serde_json::{json, Value};
 use std::{collections::BTreeSet, time::Duration};
 use test_support::process::RunningService;

@@ -7,8 +7,8 @@ use customer_api::{config::Config, startup};
 use reqwest::Response;
 use serde_json::{json, Value};
 pub use test_support::api::{client_with_token, id_of, problem, ApiApp as TestApp};
-pub use test_support::{jwt_keys as keys, token};
 use test_support::TestEnv;
+pub use test_support::{jwt_keys as keys, token};
 
 pub const CUSTOMERS: &str = "/api/v1/customers";
 

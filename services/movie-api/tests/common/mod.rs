@@ -6,8 +6,8 @@ use clap::Parser;
 use movie_api::{config::Config, startup};
 use serde_json::{json, Value};
 pub use test_support::api::{client_with_token, id_of, problem, ApiApp as TestApp};
-pub use test_support::{jwt_keys as keys, token};
 use test_support::TestEnv;
+pub use test_support::{jwt_keys as keys, token};
 
 pub async fn spawn_app() -> TestApp {
     let database_url = TestEnv::get().fresh_database().await;

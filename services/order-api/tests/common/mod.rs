@@ -7,15 +7,20 @@ use order_api::{config::Config, startup};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 pub use test_support::api::{client_with_token, id_of, problem, ApiApp as TestApp};
-pub use test_support::{jwt_keys as keys, token};
 use test_support::TestEnv;
+pub use test_support::{jwt_keys as keys, token};
 
 pub async fn spawn_app() -> TestApp {
     let database_url = TestEnv::get().fresh_database().await;
-    TestApp::start("order-api", database_url, &[], |args, shutdown| async move {
-        let app = startup::build(&Config::try_parse_from(args)?, &shutdown).await?;
-        Ok(app.router)
-    })
+    TestApp::start(
+        "order-api",
+        database_url,
+        &[],
+        |args, shutdown| async move {
+            let app = startup::build(&Config::try_parse_from(args)?, &shutdown).await?;
+            Ok(app.router)
+        },
+    )
     .await
 }
 

@@ -34,7 +34,11 @@ pub fn jwt_keys() -> web::auth::JwtKeys {
 
 /// A valid token of `role` for [`TEST_JWT_SECRET`], as the gateway's login would issue it.
 pub fn token(role: web::auth::Role) -> String {
-    jwt_keys().sign(&web::auth::Claims::new("tester", role, Duration::from_secs(3600)))
+    jwt_keys().sign(&web::auth::Claims::new(
+        "tester",
+        role,
+        Duration::from_secs(3600),
+    ))
 }
 
 /// [`token`] of an admin.
