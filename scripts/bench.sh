@@ -38,6 +38,7 @@
 #   BENCH_PG_PORT [26432]  BENCH_KAFKA_PORT [30092] (controller 30192)  BENCH_MONGO_PORT [29017]
 #   BENCH_API_PORT [26001]  BENCH_RELAY_PORT [26005]  BENCH_REPLICATOR_PORT [26006]
 #   BENCH_CONCURRENCY ["1 16 64"]  BENCH_API_SECS [20; quick 5] (per level, API and pgbench)
+#   BENCH_READ_ROWS [10000] (customers the read path picks from)
 #   BENCH_RELAY_RATE [1000] BENCH_RELAY_SECS [20; quick 5] (steady-rate relay latency)
 #   BENCH_E2E_RATES ["25 50 100 200 400 800"; quick "25 100"]  BENCH_E2E_SECS [20; quick 8]
 #   BENCH_PG_OPTS [-c max_connections=200]  (PostgreSQL runs with its durable defaults)

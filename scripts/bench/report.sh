@@ -67,6 +67,15 @@ for c in settings["concurrency"]:
     rows.append((f"1 API POST, c={c}", f"{fmt(a['rps'])} req/s (p50 {fmt(a['p50_ms'],2)} ms, p99 {fmt(a['p99_ms'],2)} ms, non-2xx {a['non_2xx']})",
                  f"pgbench {fmt(p['tps'])} tx/s (p50 {fmt(p['p50_ms'],2)} ms, p99 {fmt(p['p99_ms'],2)} ms)", ratio(a["rps"], p["tps"])))
 stages["api"] = api
+reads = []
+for c in settings["concurrency"]:
+    a, p = r.get(f"api-get-c{c}"), r.get(f"pgbench-get-c{c}")
+    if not a or not p:
+        continue
+    reads.append({"concurrency": int(c), "api": a, "pgbench": p, "ratio": ratio(a["rps"], p["tps"])})
+    rows.append((f"1b API GET by id, c={c}", f"{fmt(a['rps'])} req/s (p50 {fmt(a['p50_ms'],2)} ms, p99 {fmt(a['p99_ms'],2)} ms, non-2xx {a['non_2xx']})",
+                 f"pgbench {fmt(p['tps'])} tx/s (p50 {fmt(p['p50_ms'],2)} ms, p99 {fmt(p['p99_ms'],2)} ms)", ratio(a["rps"], p["tps"])))
+stages["api_reads"] = reads
 if "relay-drain" in r and "kafka-baseline" in r:
     a, b = r["relay-drain"], r["kafka-baseline"]
     stages["relay"] = {"relay": a, "bare_producer": b, "ratio": ratio(a["per_sec"], b["events_per_sec"])}

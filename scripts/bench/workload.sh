@@ -46,6 +46,35 @@ WITH e AS (SELECT gen_random_uuid() AS id) INSERT INTO outbox (event_id, aggrega
 COMMIT;
 EOF
 
+# GET one customer by id, a random one of those listed in the file args[1], with a token.
+cat >"$work/get.lua" <<'EOF2'
+local ids = {}
+function init(args)
+    for line in io.lines(args[1]) do
+        if #line > 0 then ids[#ids + 1] = line end
+    end
+    token = args[2]
+    math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+end
+function request()
+    return wrk.format("GET", "/api/v1/customers/" .. ids[math.random(#ids)],
+        {["Authorization"] = "Bearer " .. token})
+end
+function done(summary, latency, requests)
+    local s = summary.duration / 1e6
+    io.write(string.format('WRK_JSON {"requests":%d,"seconds":%.3f,"rps":%.1f,"non_2xx":%d,"socket_errors":%d,"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f}\n',
+        summary.requests, s, summary.requests / s, summary.errors.status,
+        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+        latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+EOF2
+
+# The API's read (store.rs `get`): the live customer by primary key.
+cat >"$work/get.sql" <<'EOF2'
+\set n random(1, :rows)
+SELECT id, name, email, phone, version, created_at, updated_at FROM customers WHERE id = (SELECT id FROM bench_ids WHERE n = :n) AND deleted_at IS NULL;
+EOF2
+
 # pgbench's per-transaction logs: quantiles of the latency column (microseconds).
 pgbench_quantiles() {
     python3 - "$@" <<'EOF'
@@ -66,14 +95,14 @@ print(json.dumps({"p50_ms": q(0.5), "p99_ms": q(0.99), "max_ms": lat[-1] if lat 
 EOF
 }
 
-# pgbench_run NAME CLIENTS SECONDS [pgbench options...]: the API's transaction (create.sql);
-# prints the tps line's number.
+# pgbench_run NAME CLIENTS SECONDS [pgbench options...]: the API's transaction (create.sql, or
+# the script pgbench_script names); prints the tps line's number.
 pgbench_run() {
-    local name=$1 c=$2 secs=$3 threads
+    local name=$1 c=$2 secs=$3 threads script=${pgbench_script:-$work/create.sql}
     shift 3
     threads=$((c < 2 ? c : 2))
     (cd "$work" && "$pgbench" "$pg_url" -n -M prepared -c "$c" -j "$threads" -T "$secs" \
-        -f "$work/create.sql" "$@" >"$logs/$name.log" 2>&1) || {
+        -f "$script" "$@" >"$logs/$name.log" 2>&1) || {
         show_log_tail "$logs/$name.log"
         die "pgbench failed ($name)"
     }

@@ -4,11 +4,10 @@
 mod common;
 
 use common::Catalog as _;
-use common::{client_with_token, keys, spawn_app, token};
+use common::{client_with_token, spawn_app, token};
 use reqwest::{header, Client, StatusCode};
-use serde_json::{json, Value};
-use std::time::Duration;
-use web::auth::{Claims, Role};
+use serde_json::json;
+use web::auth::Role;
 
 #[tokio::test]
 async fn every_resource_needs_a_token_and_writes_need_admin() {
@@ -48,57 +47,4 @@ async fn every_resource_needs_a_token_and_writes_need_admin() {
         assert_eq!(body["error"], "forbidden");
     }
     assert_eq!(app.written().await, before, "nothing is written");
-}
-
-#[tokio::test]
-async fn expired_and_tampered_tokens_are_401_and_admin_succeeds() {
-    let app = spawn_app().await;
-    let mut expired = Claims::new("tester", Role::Admin, Duration::from_secs(60));
-    expired.iat -= 7200;
-    expired.exp -= 7200;
-    let reader = token(Role::Reader);
-    let admin = token(Role::Admin);
-    let mut parts: Vec<&str> = reader.split('.').collect();
-    parts[1] = admin.split('.').nth(1).unwrap();
-    let body = json!({"name": "Chishu Ryu"});
-    for bad in [keys().sign(&expired), parts.join(".")] {
-        let response = client_with_token(&bad)
-            .post(app.url("/api/v1/casts"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    }
-    let response = client_with_token(&admin)
-        .post(app.url("/api/v1/casts"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-}
-
-#[tokio::test]
-async fn health_metrics_and_docs_need_no_token() {
-    let app = spawn_app().await;
-    for path in [
-        "/health/live",
-        "/health/ready",
-        "/metrics",
-        "/api/v1/movies/openapi.json",
-        "/api/v1/casts/openapi.json",
-        "/api/v1/movies/docs/",
-    ] {
-        let response = Client::new().get(app.url(path)).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
-    }
-    let _: Value = Client::new()
-        .get(app.url("/api/v1/movies/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
 }

@@ -160,38 +160,6 @@ fn assert_lifecycle(
 }
 
 #[tokio::test]
-async fn every_cast_write_records_one_self_contained_event_for_the_casts_topic() {
-    let app = spawn_app().await;
-    let (id, images) = cast_lifecycle(&app).await;
-    let events = outbox_events(&app, &id).await;
-    assert_lifecycle(&events, ("cast", "casts", "casts"), &id, &images);
-    assert_eq!(app.outbox_rows().await, 4);
-}
-
-#[tokio::test]
-async fn every_movie_write_records_one_self_contained_event_for_the_movies_topic() {
-    let app = spawn_app().await;
-    let (id, images) = movie_lifecycle(&app).await;
-    let events = outbox_events(&app, &id).await;
-    assert_lifecycle(&events, ("movie", "movies", "movies"), &id, &images);
-    // The images are full rows, genres and cast ids included.
-    let (_, recast) = &events[1];
-    let after = recast.after.as_ref().unwrap();
-    assert_eq!(after["genres"], json!(["crime", "drama"]));
-    assert_eq!(after["cast_ids"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        recast.before.as_ref().unwrap()["cast_ids"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(after["expiry_date"], "2031-08-01");
-    // two casts + four movie events
-    assert_eq!(app.outbox_rows().await, 6);
-}
-
-#[tokio::test]
 async fn no_rejected_request_writes_an_outbox_row() {
     let app = spawn_app().await;
     let cast = id_of(&app.create_cast("Kyoko Kagawa").await);

@@ -248,6 +248,8 @@ pub async fn listing_rejects_bad_query_parameters_with_400_naming_them(
         assert_eq!(body["error"], "invalid_query", "{query}: {body}");
         assert!(body["details"][field].is_string(), "{query}: {body}");
     }
+    let largest = format!("{}?limit=100", resource.collection);
+    app.get_json(&largest).await;
 }
 
 pub async fn malformed_oversize_and_non_json_bodies_are_refused_and_write_nothing(
