@@ -12,12 +12,12 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use events::Op;
-use outbox::{Change, OutboxError};
+use outbox::{Aggregate, OutboxError};
 use runtime::db::PgPool;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-pub use web::paging::PageStart;
+pub use web::paging::{Page, PageStart};
 use web::{etag::IfMatch, FieldErrors};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -28,6 +28,12 @@ pub const SERVICE: &str = "customer-api";
 pub const TABLE: &str = "customers";
 pub const TOPIC: &str = events::Topic::CUSTOMERS.name();
 pub const AGGREGATE: &str = "customer";
+const CUSTOMER: Aggregate = Aggregate {
+    service: SERVICE,
+    name: AGGREGATE,
+    table: TABLE,
+    topic: TOPIC,
+};
 const EMAIL_KEY: &str = "customers_email_key";
 
 diesel::table! {
@@ -150,7 +156,9 @@ impl CustomerStore {
                 .returning(Customer::as_returning())
                 .get_result(conn)
                 .await?;
-            record(conn, Op::Create, None, Some(&customer)).await?;
+            CUSTOMER
+                .record(conn, customer.id, Op::Create, 1, None, Some(&customer))
+                .await?;
             Ok(customer)
         })
         .await
@@ -168,36 +176,19 @@ impl CustomerStore {
             .ok_or(StoreError::NotFound(id))
     }
 
-    /// Newest first; returns up to `limit` customers and whether more follow.
-    pub async fn list(
-        &self,
-        start: PageStart,
-        limit: i64,
-    ) -> Result<(Vec<Customer>, bool), StoreError> {
+    /// Live customers, newest first: up to `limit` and whether more follow.
+    pub async fn list(&self, start: PageStart, limit: i64) -> Result<Page<Customer>, StoreError> {
         let mut conn = self.conn().await?;
-        let mut query = customers::table
+        let query = customers::table
             .filter(customers::deleted_at.is_null())
             .order((customers::created_at.desc(), customers::id.desc()))
             .limit(limit + 1)
             .select(Customer::as_select())
             .into_boxed();
-        match start {
-            PageStart::First => {}
-            PageStart::Offset(n) => query = query.offset(n),
-            PageStart::After(created_at, id) => {
-                query = query.filter(
-                    customers::created_at
-                        .lt(created_at)
-                        .or(customers::created_at
-                            .eq(created_at)
-                            .and(customers::id.lt(id))),
-                )
-            }
-        }
-        let mut rows = query.load(&mut conn).await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        Ok((rows, more))
+        let rows = web::starting_at!(query, customers, start)
+            .load(&mut conn)
+            .await?;
+        Ok(Page::from_rows(rows, limit))
     }
 
     /// Replaces the customer's fields with `change(current)` if `if_match` allows.
@@ -225,7 +216,16 @@ impl CustomerStore {
                 .returning(Customer::as_returning())
                 .get_result(conn)
                 .await?;
-            record(conn, Op::Update, Some(&before), Some(&after)).await?;
+            CUSTOMER
+                .record(
+                    conn,
+                    id,
+                    Op::Update,
+                    after.version,
+                    Some(&before),
+                    Some(&after),
+                )
+                .await?;
             Ok(after)
         })
         .await
@@ -248,7 +248,10 @@ impl CustomerStore {
                 .returning(customers::version)
                 .get_result(conn)
                 .await?;
-            record_versioned(conn, Op::Delete, version, Some(&before), None).await
+            CUSTOMER
+                .record(conn, id, Op::Delete, version, Some(&before), None)
+                .await?;
+            Ok(())
         })
         .await
         .inspect(|_| metrics::counter!("customer_api_writes_total", "op" => "delete").increment(1))
@@ -283,49 +286,4 @@ async fn lock_live(
         });
     }
     Ok(current)
-}
-
-async fn record(
-    conn: &mut AsyncPgConnection,
-    op: Op,
-    before: Option<&Customer>,
-    after: Option<&Customer>,
-) -> Result<(), StoreError> {
-    let version = after.or(before).map(|c| c.version).unwrap_or(1);
-    record_versioned(conn, op, version, before, after).await
-}
-
-async fn record_versioned(
-    conn: &mut AsyncPgConnection,
-    op: Op,
-    version: i64,
-    before: Option<&Customer>,
-    after: Option<&Customer>,
-) -> Result<(), StoreError> {
-    let id = after
-        .or(before)
-        .map(|c| c.id)
-        .expect("a change has a before or an after image");
-    outbox::record(
-        conn,
-        Change {
-            service: SERVICE,
-            table: TABLE,
-            topic: TOPIC,
-            aggregate_type: AGGREGATE,
-            aggregate_id: id.to_string(),
-            op,
-            version,
-            before: before
-                .map(serde_json::to_value)
-                .transpose()
-                .map_err(OutboxError::from)?,
-            after: after
-                .map(serde_json::to_value)
-                .transpose()
-                .map_err(OutboxError::from)?,
-        },
-    )
-    .await?;
-    Ok(())
 }

@@ -12,13 +12,13 @@ use diesel::result::Error as DieselError;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use events::Op;
-use outbox::{Change, OutboxError};
+use outbox::{Aggregate, OutboxError};
 use runtime::db::PgPool;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use web::{
-    paging::{PageRequest, PageStart},
+    paging::{Page, PageRequest},
     FieldErrors,
 };
 
@@ -30,6 +30,12 @@ pub const SERVICE: &str = "order-api";
 pub const TABLE: &str = "orders";
 pub const TOPIC: &str = events::Topic::ORDERS.name();
 pub const AGGREGATE: &str = "order";
+const ORDER: Aggregate = Aggregate {
+    service: SERVICE,
+    name: AGGREGATE,
+    table: TABLE,
+    topic: TOPIC,
+};
 
 /// Counter of placed orders, labelled by who placed them.
 pub const ORDERS_CREATED: &str = "order_api_orders_created_total";
@@ -127,21 +133,9 @@ impl OrderStore {
                 .returning(Order::as_returning())
                 .get_result(conn)
                 .await?;
-            outbox::record(
-                conn,
-                Change {
-                    service: SERVICE,
-                    table: TABLE,
-                    topic: TOPIC,
-                    aggregate_type: AGGREGATE,
-                    aggregate_id: placed.id.to_string(),
-                    op: Op::Create,
-                    version: 1,
-                    before: None,
-                    after: Some(serde_json::to_value(&placed).map_err(OutboxError::from)?),
-                },
-            )
-            .await?;
+            ORDER
+                .record(conn, placed.id, Op::Create, 1, None, Some(&placed))
+                .await?;
             Ok::<_, StoreError>(placed)
         })
         .await
@@ -158,28 +152,17 @@ impl OrderStore {
             .ok_or(StoreError::NotFound(id))
     }
 
-    /// Newest first; returns up to `page.limit` orders and whether more follow.
-    pub async fn list(&self, page: &PageRequest) -> Result<(Vec<Order>, bool), StoreError> {
+    /// Newest first: up to `page.limit` orders and whether more follow.
+    pub async fn list(&self, page: &PageRequest) -> Result<Page<Order>, StoreError> {
         let mut conn = self.conn().await?;
-        let mut query = orders::table
+        let query = orders::table
             .order((orders::created_at.desc(), orders::id.desc()))
             .limit(page.limit + 1)
             .select(Order::as_select())
             .into_boxed();
-        match page.start {
-            PageStart::First => {}
-            PageStart::Offset(n) => query = query.offset(n),
-            PageStart::After(created_at, id) => {
-                query = query.filter(
-                    orders::created_at
-                        .lt(created_at)
-                        .or(orders::created_at.eq(created_at).and(orders::id.lt(id))),
-                )
-            }
-        }
-        let mut rows = query.load(&mut conn).await?;
-        let more = rows.len() as i64 > page.limit;
-        rows.truncate(page.limit as usize);
-        Ok((rows, more))
+        let rows = web::starting_at!(query, orders, page.start)
+            .load(&mut conn)
+            .await?;
+        Ok(Page::from_rows(rows, page.limit))
     }
 }

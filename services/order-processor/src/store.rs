@@ -20,7 +20,7 @@ use diesel::{
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use events::Op;
-use outbox::{Change, OutboxError};
+use outbox::OutboxError;
 use runtime::db::PgPool;
 use serde::Serialize;
 use uuid::Uuid;
@@ -33,6 +33,12 @@ pub const SERVICE: &str = "order-processor";
 pub const TABLE: &str = "order_executions";
 pub const TOPIC: &str = events::Topic::ORDER_EXECUTIONS.name();
 pub const AGGREGATE: &str = "order-execution";
+const EXECUTION: outbox::Aggregate = outbox::Aggregate {
+    service: SERVICE,
+    name: AGGREGATE,
+    table: TABLE,
+    topic: TOPIC,
+};
 
 /// An execution as its row holds it and its event carries it (`after`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -146,21 +152,9 @@ impl ExecutionStore {
                 execution_price: pricing.execution_price,
                 priced_at,
             };
-            outbox::record(
-                conn,
-                Change {
-                    service: SERVICE,
-                    table: TABLE,
-                    topic: TOPIC,
-                    aggregate_type: AGGREGATE,
-                    aggregate_id: id.to_string(),
-                    op: Op::Create,
-                    version: 1,
-                    before: None,
-                    after: Some(serde_json::to_value(&execution).map_err(OutboxError::from)?),
-                },
-            )
-            .await?;
+            EXECUTION
+                .record(conn, id, Op::Create, 1, None, Some(&execution))
+                .await?;
             Ok::<_, StoreError>(Recorded::New(execution))
         })
         .await

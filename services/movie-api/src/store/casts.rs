@@ -1,10 +1,7 @@
 //! Cast rows and their writes.
 
 use super::schema::{casts, movies};
-use super::{
-    count_write, record, starting_at, Catalog, MovieRef, Page, PageRequest, PageStart, StoreError,
-    CAST,
-};
+use super::{count_write, Catalog, MovieRef, Page, PageRequest, StoreError, CAST};
 use crate::domain::{CastFields, CastInput};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -63,7 +60,8 @@ impl Catalog {
                 .returning(Cast::as_returning())
                 .get_result(conn)
                 .await?;
-            record(conn, CAST, cast.id, Op::Create, 1, None, Some(&cast)).await?;
+            CAST.record(conn, cast.id, Op::Create, 1, None, Some(&cast))
+                .await?;
             Ok(cast)
         })
         .await
@@ -94,7 +92,7 @@ impl Catalog {
             .limit(page.limit + 1)
             .select(Cast::as_select())
             .into_boxed();
-        let rows = starting_at!(query, casts, page.start)
+        let rows = web::starting_at!(query, casts, page.start)
             .load(&mut conn)
             .await?;
         Ok(Page::from_rows(rows, page.limit))
@@ -124,9 +122,8 @@ impl Catalog {
                 .returning(Cast::as_returning())
                 .get_result(conn)
                 .await?;
-            record(
+            CAST.record(
                 conn,
-                CAST,
                 id,
                 Op::Update,
                 after.version,
@@ -171,7 +168,9 @@ impl Catalog {
                 .returning(casts::version)
                 .get_result(conn)
                 .await?;
-            record(conn, CAST, id, Op::Delete, version, Some(&before), None).await
+            CAST.record(conn, id, Op::Delete, version, Some(&before), None)
+                .await?;
+            Ok(())
         })
         .await
         .inspect(|_| count_write(CAST, Op::Delete))

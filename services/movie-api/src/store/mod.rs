@@ -12,19 +12,18 @@ mod movies;
 mod schema;
 
 use diesel::result::Error as DieselError;
-use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use events::Op;
-use outbox::{Change, OutboxError};
+pub use outbox::Aggregate;
+use outbox::OutboxError;
 use runtime::db::PgConn;
 use runtime::db::PgPool;
-use serde::Serialize;
 use uuid::Uuid;
 use web::FieldErrors;
 
 pub use casts::Cast;
 pub use movies::{Movie, MovieFilter, MovieRef};
-pub use web::paging::{PageRequest, PageStart};
+pub use web::paging::{Page, PageRequest, PageStart};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// The service's schema: the outbox first, then its own tables.
@@ -32,22 +31,15 @@ pub const ALL_MIGRATIONS: &[EmbeddedMigrations] = &[outbox::MIGRATIONS, MIGRATIO
 
 pub const SERVICE: &str = "movie-api";
 
-/// Where one kind of aggregate lives and where its change events go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Aggregate {
-    /// `aggregate_type` of its events, and the prefix of their type (`movie.created`).
-    pub name: &'static str,
-    pub table: &'static str,
-    pub topic: &'static str,
-}
-
 pub const CAST: Aggregate = Aggregate {
+    service: SERVICE,
     name: "cast",
     table: "casts",
     topic: events::Topic::CASTS.name(),
 };
 
 pub const MOVIE: Aggregate = Aggregate {
+    service: SERVICE,
     name: "movie",
     table: "movies",
     topic: events::Topic::MOVIES.name(),
@@ -95,67 +87,6 @@ impl Catalog {
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
-}
-
-/// A page of a newest-first listing and whether more rows follow.
-#[derive(Debug)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub more: bool,
-}
-
-impl<T> Page<T> {
-    /// From `limit + 1` loaded rows: the extra row only says that another page exists.
-    fn from_rows(mut rows: Vec<T>, limit: i64) -> Self {
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        Self { items: rows, more }
-    }
-}
-
-/// Applies a page's start to a boxed, newest-first (`created_at DESC, id DESC`) query of `$table`.
-macro_rules! starting_at {
-    ($query:expr, $table:ident, $start:expr) => {
-        match $start {
-            PageStart::First => $query,
-            PageStart::Offset(n) => $query.offset(n),
-            PageStart::After(created_at, id) => $query.filter(
-                $table::created_at
-                    .lt(created_at)
-                    .or($table::created_at.eq(created_at).and($table::id.lt(id))),
-            ),
-        }
-    };
-}
-use starting_at;
-
-/// Records the change of one aggregate in the outbox, inside the caller's transaction.
-async fn record<T: Serialize>(
-    conn: &mut AsyncPgConnection,
-    aggregate: Aggregate,
-    id: Uuid,
-    op: Op,
-    version: i64,
-    before: Option<&T>,
-    after: Option<&T>,
-) -> Result<(), StoreError> {
-    let image = |row: Option<&T>| row.map(serde_json::to_value).transpose();
-    outbox::record(
-        conn,
-        Change {
-            service: SERVICE,
-            table: aggregate.table,
-            topic: aggregate.topic,
-            aggregate_type: aggregate.name,
-            aggregate_id: id.to_string(),
-            op,
-            version,
-            before: image(before).map_err(OutboxError::from)?,
-            after: image(after).map_err(OutboxError::from)?,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// Counts a committed write for `/metrics`.

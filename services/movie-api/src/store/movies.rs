@@ -1,9 +1,7 @@
 //! Movie rows and their writes, including the check that every cast they name is live.
 
 use super::schema::{casts, movies};
-use super::{
-    count_write, record, starting_at, Catalog, Page, PageRequest, PageStart, StoreError, MOVIE,
-};
+use super::{count_write, Catalog, Page, PageRequest, StoreError, MOVIE};
 use crate::domain::{ExpiryWindow, Genre, MovieFields, MovieInput};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -92,7 +90,9 @@ impl Catalog {
                 .returning(Movie::as_returning())
                 .get_result(conn)
                 .await?;
-            record(conn, MOVIE, movie.id, Op::Create, 1, None, Some(&movie)).await?;
+            MOVIE
+                .record(conn, movie.id, Op::Create, 1, None, Some(&movie))
+                .await?;
             Ok(movie)
         })
         .await
@@ -133,7 +133,7 @@ impl Catalog {
         if let Some(window) = filter.expiring {
             query = query.filter(movies::expiry_date.between(window.from, window.to));
         }
-        let rows = starting_at!(query, movies, page.start)
+        let rows = web::starting_at!(query, movies, page.start)
             .load(&mut conn)
             .await?;
         Ok(Page::from_rows(rows, page.limit))
@@ -156,16 +156,16 @@ impl Catalog {
             })?;
             lock_casts(conn, next.cast_ids.as_slice()).await?;
             let after = write_fields(conn, id, &next).await?;
-            record(
-                conn,
-                MOVIE,
-                id,
-                Op::Update,
-                after.version,
-                Some(&before),
-                Some(&after),
-            )
-            .await?;
+            MOVIE
+                .record(
+                    conn,
+                    id,
+                    Op::Update,
+                    after.version,
+                    Some(&before),
+                    Some(&after),
+                )
+                .await?;
             Ok(after)
         })
         .await
@@ -188,7 +188,10 @@ impl Catalog {
                 .returning(movies::version)
                 .get_result(conn)
                 .await?;
-            record(conn, MOVIE, id, Op::Delete, version, Some(&before), None).await
+            MOVIE
+                .record(conn, id, Op::Delete, version, Some(&before), None)
+                .await?;
+            Ok(())
         })
         .await
         .inspect(|_| count_write(MOVIE, Op::Delete))

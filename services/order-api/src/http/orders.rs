@@ -71,9 +71,12 @@ pub async fn list(
     if !errors.is_empty() {
         return Err(ApiError::InvalidQuery(errors));
     }
-    let (items, more) = store.list(&page).await?;
-    let next_cursor = paging::next_cursor(&items, more, |o| (o.created_at, o.id));
-    Ok(Json(OrderPage { items, next_cursor }))
+    let page = store.list(&page).await?;
+    let next_cursor = paging::next_cursor(&page.items, page.more, |o| (o.created_at, o.id));
+    Ok(Json(OrderPage {
+        items: page.items,
+        next_cursor,
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders",

@@ -76,6 +76,49 @@ diesel::define_sql_function! {
     fn transaction_timestamp() -> Timestamptz;
 }
 
+/// Where one kind of aggregate lives and where its change events go: what every write of it
+/// records in the outbox besides the images themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Aggregate {
+    /// The service writing it (`source.service`).
+    pub service: &'static str,
+    /// `aggregate_type` of its events, and the prefix of their type (`movie.created`).
+    pub name: &'static str,
+    pub table: &'static str,
+    pub topic: &'static str,
+}
+
+impl Aggregate {
+    /// Records a change of aggregate `id` at `version`, with its images as the API returns
+    /// them, inside the caller's transaction.
+    pub async fn record<T: serde::Serialize>(
+        &self,
+        conn: &mut AsyncPgConnection,
+        id: impl ToString,
+        op: Op,
+        version: i64,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Result<ChangeEvent, OutboxError> {
+        let image = |row: Option<&T>| row.map(serde_json::to_value).transpose();
+        record(
+            conn,
+            Change {
+                service: self.service,
+                table: self.table,
+                topic: self.topic,
+                aggregate_type: self.name,
+                aggregate_id: id.to_string(),
+                op,
+                version,
+                before: image(before)?,
+                after: image(after)?,
+            },
+        )
+        .await
+    }
+}
+
 /// Writes the event for `change` into the outbox. Must run inside the caller's transaction:
 /// that is what makes the row change and its event atomic.
 pub async fn record(

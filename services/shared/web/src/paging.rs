@@ -92,6 +92,40 @@ pub fn parse(
     PageRequest { start, limit }
 }
 
+/// A page of a newest-first listing and whether more rows follow.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub more: bool,
+}
+
+impl<T> Page<T> {
+    /// From `limit + 1` loaded rows: the extra row only says that another page exists.
+    pub fn from_rows(mut rows: Vec<T>, limit: i64) -> Self {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        Self { items: rows, more }
+    }
+}
+
+/// Applies a page's start to a boxed diesel query of `$table` ordered newest first
+/// (`created_at DESC, id DESC`): an offset, or the rows after a cursor's key. The caller has
+/// `diesel::prelude::*` in scope and loads `limit + 1` rows for [`Page::from_rows`].
+#[macro_export]
+macro_rules! starting_at {
+    ($query:expr, $table:ident, $start:expr) => {
+        match $start {
+            $crate::paging::PageStart::First => $query,
+            $crate::paging::PageStart::Offset(n) => $query.offset(n),
+            $crate::paging::PageStart::After(created_at, id) => $query.filter(
+                $table::created_at
+                    .lt(created_at)
+                    .or($table::created_at.eq(created_at).and($table::id.lt(id))),
+            ),
+        }
+    };
+}
+
 /// `a, b or c`.
 fn one_of(names: &[&str]) -> String {
     match names {
