@@ -116,8 +116,9 @@ for stage, plat, base, rt in rows:
     md.append(f"| {stage} | {plat} | {base} | {'—' if rt is None else f'{rt:.2f}'} |")
 if stages["api_connections_left_idle_in_transaction"]:
     md += ["", f"**Finding:** {stages['api_connections_left_idle_in_transaction']} customer-api pool connection(s) were left *idle in transaction* after wrk cut off in-flight requests at the end of a load phase (a dropped handler future leaves its diesel-async transaction open, holding locks); the script terminated them before the next phase."]
-md += ["", f"Highest end-to-end rate sustained without backlog growth: {stages['highest_sustained_rate'] or 'none of the rates tried'} writes/s (rates tried: {', '.join(settings['e2e_rates'])}; the search stops at the first rate not sustained).", "",
-       "## Peak RSS (VmHWM)", "", "| process | MiB |", "|---|---|"]
+if e2e:  # only when the end-to-end stage ran
+    md += ["", f"Highest end-to-end rate sustained without backlog growth: {stages['highest_sustained_rate'] or 'none of the rates tried'} writes/s (rates tried: {', '.join(settings['e2e_rates'])}; the search stops at the first rate not sustained)."]
+md += ["", "## Peak RSS (VmHWM)", "", "| process | MiB |", "|---|---|"]
 for name, kb in stages["peak_rss_kb"].items():
     md.append(f"| {name} | {fmt(kb and kb/1024)} |")
 md += ["", "## Settings", "", "```json", json.dumps(settings, indent=2), "```", ""]
