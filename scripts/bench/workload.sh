@@ -6,6 +6,19 @@
 # Sourced by scripts/bench.sh (and runs in its shell, with its variables), before the stages.
 # shellcheck disable=SC2154 # variables shared with scripts/bench.sh, which sources this file
 
+# wrk's summary, the same for every script: one JSON line the stages read back.
+wrk_summary_lua=$(
+    cat <<'EOF'
+function done(summary, latency, requests)
+    local s = summary.duration / 1e6
+    io.write(string.format('WRK_JSON {"requests":%d,"seconds":%.3f,"rps":%.1f,"non_2xx":%d,"socket_errors":%d,"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f}\n',
+        summary.requests, s, summary.requests / s, summary.errors.status,
+        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+        latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+EOF
+)
+
 cat >"$work/post.lua" <<'EOF'
 -- Unique emails: a per-run tag, the thread number and a per-thread counter.
 local threads = 0
@@ -24,14 +37,8 @@ function request()
     return wrk.format("POST", "/api/v1/customers",
         {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
 end
-function done(summary, latency, requests)
-    local s = summary.duration / 1e6
-    io.write(string.format('WRK_JSON {"requests":%d,"seconds":%.3f,"rps":%.1f,"non_2xx":%d,"socket_errors":%d,"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f}\n',
-        summary.requests, s, summary.requests / s, summary.errors.status,
-        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-        latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
-end
 EOF
+printf '%s\n' "$wrk_summary_lua" >>"$work/post.lua"
 
 # The API's statements per create (store.rs, outbox::record), with a payload of the same shape
 # that the consumers accept (timestamps as RFC 3339, the event id in the payload); prepared
@@ -47,7 +54,7 @@ COMMIT;
 EOF
 
 # GET one customer by id, a random one of those listed in the file args[1], with a token.
-cat >"$work/get.lua" <<'EOF2'
+cat >"$work/get.lua" <<'EOF'
 local ids = {}
 function init(args)
     for line in io.lines(args[1]) do
@@ -60,20 +67,14 @@ function request()
     return wrk.format("GET", "/api/v1/customers/" .. ids[math.random(#ids)],
         {["Authorization"] = "Bearer " .. token})
 end
-function done(summary, latency, requests)
-    local s = summary.duration / 1e6
-    io.write(string.format('WRK_JSON {"requests":%d,"seconds":%.3f,"rps":%.1f,"non_2xx":%d,"socket_errors":%d,"p50_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f}\n',
-        summary.requests, s, summary.requests / s, summary.errors.status,
-        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-        latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
-end
-EOF2
+EOF
+printf '%s\n' "$wrk_summary_lua" >>"$work/get.lua"
 
 # The API's read (store.rs `get`): the live customer by primary key.
-cat >"$work/get.sql" <<'EOF2'
+cat >"$work/get.sql" <<'EOF'
 \set n random(1, :rows)
 SELECT id, name, email, phone, version, created_at, updated_at FROM customers WHERE id = (SELECT id FROM bench_ids WHERE n = :n) AND deleted_at IS NULL;
-EOF2
+EOF
 
 # pgbench's per-transaction logs: quantiles of the latency column (microseconds).
 pgbench_quantiles() {

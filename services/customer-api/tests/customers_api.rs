@@ -3,20 +3,10 @@
 
 mod common;
 
-use common::spawn_app;
 use common::Customers as _;
+use common::{problem, spawn_app};
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
-
-async fn problem(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    let body: Value = response.json().await.expect("error bodies are JSON");
-    assert!(
-        body["error"].is_string() && body["message"].is_string() && body["details"].is_object(),
-        "{body}"
-    );
-    (status, body)
-}
 
 #[tokio::test]
 async fn create_returns_201_with_location_etag_and_the_customer() {

@@ -18,28 +18,6 @@ fn customer_url(app: &TestApp, id: &str) -> String {
     app.url(&format!("/api/v1/customers/{id}"))
 }
 
-/// The outbox payloads for one customer, in outbox order.
-async fn outbox_events(app: &TestApp, id: &str) -> Vec<ChangeEvent> {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Jsonb)]
-        payload: Value,
-    }
-    let mut conn = AsyncPgConnection::establish(&app.database_url)
-        .await
-        .unwrap();
-    let rows: Vec<Row> =
-        diesel::sql_query("SELECT payload FROM outbox WHERE aggregate_id = $1 ORDER BY id")
-            .bind::<diesel::sql_types::Text, _>(id)
-            .load(&mut conn)
-            .await
-            .unwrap();
-    rows.into_iter()
-        .map(|r| serde_json::from_value(r.payload).unwrap())
-        .collect()
-}
-
 /// create → update → update → delete through the API; returns the id and each response image.
 async fn lifecycle(app: &TestApp) -> (String, Vec<Value>) {
     let created = app.create("Katherine Johnson").await;
@@ -193,7 +171,7 @@ async fn create_update_update_delete_reach_kafka_as_four_ordered_events() {
     assert_lifecycle(&events, &id, &images);
     assert_eq!(
         events,
-        outbox_events(&app, &id).await,
+        app.outbox_events(&id).await,
         "Kafka carries exactly what the outbox recorded"
     );
     drop(relay);

@@ -143,6 +143,28 @@ impl ApiApp {
     pub async fn outbox_rows(&self) -> i64 {
         self.rows("outbox").await
     }
+
+    /// The outbox payloads of one aggregate, in outbox order.
+    pub async fn outbox_events(&self, aggregate_id: &str) -> Vec<events::ChangeEvent> {
+        use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Jsonb)]
+            payload: Value,
+        }
+        let mut conn = AsyncPgConnection::establish(&self.database_url)
+            .await
+            .expect("connecting to the app's database");
+        let rows: Vec<Row> =
+            diesel::sql_query("SELECT payload FROM outbox WHERE aggregate_id = $1 ORDER BY id")
+                .bind::<diesel::sql_types::Text, _>(aggregate_id)
+                .load(&mut conn)
+                .await
+                .expect("reading the outbox");
+        rows.into_iter()
+            .map(|r| serde_json::from_value(r.payload).expect("a change event"))
+            .collect()
+    }
 }
 
 /// Status and body of an error response, checking the platform's error format on the way.

@@ -445,28 +445,6 @@ pub async fn reads_need_a_token_and_writes_need_an_admin(app: &ApiApp, resource:
     assert_eq!(written(app, resource).await, before, "nothing is written");
 }
 
-/// The outbox payloads of one aggregate, in outbox order.
-async fn outbox_events(app: &ApiApp, id: &str) -> Vec<events::ChangeEvent> {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Jsonb)]
-        payload: Value,
-    }
-    let mut conn = AsyncPgConnection::establish(&app.database_url)
-        .await
-        .expect("connecting to the app's database");
-    let rows: Vec<Row> =
-        diesel::sql_query("SELECT payload FROM outbox WHERE aggregate_id = $1 ORDER BY id")
-            .bind::<diesel::sql_types::Text, _>(id)
-            .load(&mut conn)
-            .await
-            .expect("reading the outbox");
-    rows.into_iter()
-        .map(|r| serde_json::from_value(r.payload).expect("a change event"))
-        .collect()
-}
-
 pub async fn every_write_records_one_self_contained_event_in_the_outbox(
     app: &ApiApp,
     resource: &Resource,
@@ -507,7 +485,7 @@ pub async fn every_write_records_one_self_contained_event_in_the_outbox(
             (Op::Delete, 4, Some(replaced), None),
         ]);
     }
-    let events = outbox_events(app, &id).await;
+    let events = app.outbox_events(&id).await;
     assert_eq!(events.len(), expected.len(), "{events:?}");
     for (event, (op, version, before, after)) in events.iter().zip(&expected) {
         assert_eq!((event.op, event.version), (*op, *version));
