@@ -189,7 +189,7 @@ pg_require_password() {
             "$psql" "postgres://postgres@127.0.0.1:$port/postgres" -Xq -v ON_ERROR_STOP=1 >&2 ||
             die "setting the postgres password failed"
         _as_pg sed -i -E 's/[[:space:]]trust[[:space:]]*$/ scram-sha-256/' "$data/pg_hba.conf"
-        _as_pg "$PG_BIN/pg_ctl" reload -D "$data" -s >&2 || die "reloading PostgreSQL failed"
+        _as_pg "$(pg_tool pg_ctl)" reload -D "$data" -s >&2 || die "reloading PostgreSQL failed"
     fi
     printf '%s\n' "$secret"
 }
