@@ -58,24 +58,17 @@ def fmt(x, digits=1):
     return "—" if x is None else f"{x:,.{digits}f}"
 
 rows, stages = [], {}
-api = []
-for c in settings["concurrency"]:
-    a, p = r.get(f"api-c{c}"), r.get(f"pgbench-c{c}")
-    if not a or not p:
-        continue
-    api.append({"concurrency": int(c), "api": a, "pgbench": p, "ratio": ratio(a["rps"], p["tps"])})
-    rows.append((f"1 API POST, c={c}", f"{fmt(a['rps'])} req/s (p50 {fmt(a['p50_ms'],2)} ms, p99 {fmt(a['p99_ms'],2)} ms, non-2xx {a['non_2xx']})",
-                 f"pgbench {fmt(p['tps'])} tx/s (p50 {fmt(p['p50_ms'],2)} ms, p99 {fmt(p['p99_ms'],2)} ms)", ratio(a["rps"], p["tps"])))
-stages["api"] = api
-reads = []
-for c in settings["concurrency"]:
-    a, p = r.get(f"api-get-c{c}"), r.get(f"pgbench-get-c{c}")
-    if not a or not p:
-        continue
-    reads.append({"concurrency": int(c), "api": a, "pgbench": p, "ratio": ratio(a["rps"], p["tps"])})
-    rows.append((f"1b API GET by id, c={c}", f"{fmt(a['rps'])} req/s (p50 {fmt(a['p50_ms'],2)} ms, p99 {fmt(a['p99_ms'],2)} ms, non-2xx {a['non_2xx']})",
-                 f"pgbench {fmt(p['tps'])} tx/s (p50 {fmt(p['p50_ms'],2)} ms, p99 {fmt(p['p99_ms'],2)} ms)", ratio(a["rps"], p["tps"])))
-stages["api_reads"] = reads
+# The API against pgbench at each concurrency: writes (POST) and reads (GET by id).
+for key, prefix, label in (("api", "", "1 API POST"), ("api_reads", "get-", "1b API GET by id")):
+    levels = []
+    for c in settings["concurrency"]:
+        a, p = r.get(f"api-{prefix}c{c}"), r.get(f"pgbench-{prefix}c{c}")
+        if not a or not p:
+            continue
+        levels.append({"concurrency": int(c), "api": a, "pgbench": p, "ratio": ratio(a["rps"], p["tps"])})
+        rows.append((f"{label}, c={c}", f"{fmt(a['rps'])} req/s (p50 {fmt(a['p50_ms'],2)} ms, p99 {fmt(a['p99_ms'],2)} ms, non-2xx {a['non_2xx']})",
+                     f"pgbench {fmt(p['tps'])} tx/s (p50 {fmt(p['p50_ms'],2)} ms, p99 {fmt(p['p99_ms'],2)} ms)", ratio(a["rps"], p["tps"])))
+    stages[key] = levels
 if "relay-drain" in r and "kafka-baseline" in r:
     a, b = r["relay-drain"], r["kafka-baseline"]
     stages["relay"] = {"relay": a, "bare_producer": b, "ratio": ratio(a["per_sec"], b["events_per_sec"])}

@@ -25,7 +25,8 @@ async fn a_nul_in_a_text_field_is_422_naming_it_and_writes_nothing() {
         r#"{"name": "Ada\u0000Lovelace", "email": "ada@example.com"}"#,
         r#"{"name": "Ada", "email": "ada@example.com", "phone": "+1 555\u0000"}"#,
     ] {
-        let (status, problem) = problem(app.post_raw_json(common::CUSTOMERS, body).await).await;
+        let (status, problem) =
+            problem(app.post_raw_json(common::CUSTOMERS_PATH, body).await).await;
         assert_eq!(
             status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -45,7 +46,7 @@ async fn a_nul_in_a_text_field_is_422_naming_it_and_writes_nothing() {
 async fn trailing_bytes_after_the_json_body_are_400_and_write_nothing() {
     let app = spawn_app().await;
     let body = r#"{"name": "Ada", "email": "ada@example.com"}{"name": "Eve"}"#;
-    let (status, problem) = problem(app.post_raw_json(common::CUSTOMERS, body).await).await;
+    let (status, problem) = problem(app.post_raw_json(common::CUSTOMERS_PATH, body).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
     assert_eq!(problem["error"], "malformed_json");
     assert_eq!(app.written().await, (0, 0));

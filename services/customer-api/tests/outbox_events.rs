@@ -4,99 +4,17 @@
 mod common;
 
 use common::Customers as _;
-use common::{spawn_app, TestApp};
-use events::{ChangeEvent, Op};
+use common::{spawn_app, TestApp, CUSTOMERS};
 use futures::future::join_all;
-use reqwest::{header, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
-use test_support::{process::RunningService, topic};
+use test_support::{conformance, process::RunningService, topic};
 
 const KAFKA_WAIT: Duration = Duration::from_secs(60);
 
 fn customer_url(app: &TestApp, id: &str) -> String {
     app.url(&format!("/api/v1/customers/{id}"))
-}
-
-/// create → update → update → delete through the API; returns the id and each response image.
-async fn lifecycle(app: &TestApp) -> (String, Vec<Value>) {
-    let created = app.create("Katherine Johnson").await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    let url = customer_url(app, &id);
-    let renamed: Value = app
-        .client
-        .patch(&url)
-        .json(&json!({"name": "Katherine G. Johnson"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let moved: Value = app
-        .client
-        .put(&url)
-        .header(header::IF_MATCH, "\"2\"")
-        .json(&json!({"name": "Katherine G. Johnson", "email": "kgj@nasa.gov", "phone": "757-864-1000"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        app.client.delete(&url).send().await.unwrap().status(),
-        StatusCode::NO_CONTENT
-    );
-    (id, vec![created, renamed, moved])
-}
-
-/// Checks the four lifecycle events against the API's own responses.
-fn assert_lifecycle(events: &[ChangeEvent], id: &str, images: &[Value]) {
-    let summary: Vec<(Op, i64, &str)> = events
-        .iter()
-        .map(|e| (e.op, e.version, e.event_type.as_str()))
-        .collect();
-    assert_eq!(
-        summary,
-        [
-            (Op::Create, 1, "customer.created"),
-            (Op::Update, 2, "customer.updated"),
-            (Op::Update, 3, "customer.updated"),
-            (Op::Delete, 4, "customer.deleted"),
-        ]
-    );
-    let [created, renamed, moved] = images else {
-        panic!("three images")
-    };
-    let expected: [(Option<&Value>, Option<&Value>); 4] = [
-        (None, Some(created)),
-        (Some(created), Some(renamed)),
-        (Some(renamed), Some(moved)),
-        (Some(moved), None),
-    ];
-    for (event, (before, after)) in events.iter().zip(expected) {
-        assert_eq!(event.aggregate_type, "customer");
-        assert_eq!(event.aggregate_id, id);
-        assert_eq!(
-            event.before.as_ref(),
-            before,
-            "before image of v{}",
-            event.version
-        );
-        assert_eq!(
-            event.after.as_ref(),
-            after,
-            "after image of v{}",
-            event.version
-        );
-        assert_eq!(event.source.service, "customer-api");
-        assert_eq!(event.source.table, "customers");
-        assert!(event.source.tx_id > 0);
-    }
-    let mut ids: Vec<_> = events.iter().map(|e| e.id).collect();
-    ids.dedup();
-    assert_eq!(ids.len(), 4, "event ids are unique");
 }
 
 #[tokio::test]
@@ -159,7 +77,7 @@ async fn create_update_update_delete_reach_kafka_as_four_ordered_events() {
     let app = spawn_app().await;
     let prefix = test_support::unique("lifecycle") + ".";
     let relay = RunningService::relay(&app.database_url, &app.env.bootstrap, &prefix, &[]).await;
-    let (id, images) = lifecycle(&app).await;
+    let (id, expected) = conformance::lifecycle(&app, &CUSTOMERS).await;
     let events = topic::events_for(
         &app.env.bootstrap,
         &format!("{prefix}customers"),
@@ -168,7 +86,7 @@ async fn create_update_update_delete_reach_kafka_as_four_ordered_events() {
         KAFKA_WAIT,
     )
     .await;
-    assert_lifecycle(&events, &id, &images);
+    conformance::assert_recorded(&events, &CUSTOMERS, &id, &expected);
     assert_eq!(
         events,
         app.outbox_events(&id).await,

@@ -7,10 +7,34 @@ use customer_api::{config::Config, startup};
 use reqwest::Response;
 use serde_json::{json, Value};
 pub use test_support::api::{client_with_token, id_of, problem, ApiApp as TestApp};
+use test_support::conformance::{Change, Resource};
 use test_support::TestEnv;
 pub use test_support::{jwt_keys as keys, token};
 
-pub const CUSTOMERS: &str = "/api/v1/customers";
+pub const CUSTOMERS_PATH: &str = "/api/v1/customers";
+
+fn customer(n: usize) -> Value {
+    json!({"name": format!("Customer {n}"), "email": format!("customer{n}@example.com"), "phone": "+1 555-0100"})
+}
+
+fn renamed(n: usize) -> Value {
+    json!({"name": format!("Renamed {n}"), "email": format!("renamed{n}@example.com"), "phone": null})
+}
+
+/// Customers, as the shared conformance suite sees them.
+pub const CUSTOMERS: Resource = Resource {
+    kind: "customer",
+    service: "customer-api",
+    collection: "/api/v1/customers",
+    docs: "/api/v1/customers",
+    table: "customers",
+    writes_metric: "customer_api_writes_total",
+    create: customer,
+    change: Some(Change {
+        replace: renamed,
+        patch: || json!({"name": "Patched"}),
+    }),
+};
 
 pub async fn spawn_app() -> TestApp {
     let database_url = TestEnv::get().fresh_database().await;
@@ -37,7 +61,7 @@ pub trait Customers {
 
 impl Customers for TestApp {
     async fn post_customer(&self, body: &Value) -> Response {
-        self.post(CUSTOMERS, body).await
+        self.post(CUSTOMERS_PATH, body).await
     }
 
     async fn create(&self, name: &str) -> Value {

@@ -297,11 +297,12 @@ pub async fn docs_health_metrics_and_request_ids_are_served_without_a_token(
     resource: &Resource,
 ) {
     let anonymous = reqwest::Client::new();
-    let doc: Value = anonymous
-        .get(app.url(&format!("{}/openapi.json", resource.docs)))
-        .send()
+    let get = |path: String| {
+        let request = anonymous.get(app.url(&path));
+        async move { request.send().await.expect("the API answers") }
+    };
+    let doc: Value = get(format!("{}/openapi.json", resource.docs))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -309,42 +310,20 @@ pub async fn docs_health_metrics_and_request_ids_are_served_without_a_token(
     for path in [resource.collection.to_owned(), resource.item("{id}")] {
         assert!(doc["paths"][&path].is_object(), "{path} missing: {doc}");
     }
-    let ui = anonymous
-        .get(app.url(&format!("{}/docs/", resource.docs)))
-        .send()
-        .await
-        .unwrap();
+    let ui = get(format!("{}/docs/", resource.docs)).await;
     assert_eq!(ui.status(), StatusCode::OK);
     assert!(
         ui.text().await.unwrap().contains("swagger"),
         "Swagger UI page"
     );
 
-    let live: Value = anonymous
-        .get(app.url("/health/live"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let live: Value = get("/health/live".into()).await.json().await.unwrap();
     assert_eq!(live["status"], "UP");
-    let ready = anonymous
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let ready = get("/health/ready".into()).await;
     assert_eq!(ready.status(), StatusCode::OK);
 
     create(app, resource, 0).await;
-    let metrics = anonymous
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get("/metrics".into()).await.text().await.unwrap();
     assert!(metrics.contains(resource.writes_metric), "{metrics}");
 
     let response = app
@@ -445,14 +424,15 @@ pub async fn reads_need_a_token_and_writes_need_an_admin(app: &ApiApp, resource:
     assert_eq!(written(app, resource).await, before, "nothing is written");
 }
 
-pub async fn every_write_records_one_self_contained_event_in_the_outbox(
-    app: &ApiApp,
-    resource: &Resource,
-) {
+/// One event the outbox must hold: op, version, before and after images.
+pub type Expected = (events::Op, i64, Option<Value>, Option<Value>);
+
+/// Creates one, then (when it can change) patches, replaces with `If-Match: "2"` and deletes
+/// it; returns its id and the events those writes must have recorded, from the API's answers.
+pub async fn lifecycle(app: &ApiApp, resource: &Resource) -> (String, Vec<Expected>) {
     use events::Op;
     let created = create(app, resource, 0).await;
     let id = id_of(&created);
-    // (op, version, before, after) the outbox must hold, in order.
     let mut expected = vec![(Op::Create, 1, None, Some(created.clone()))];
     if let Some(change) = &resource.change {
         let url = app.url(&resource.item(&id));
@@ -485,9 +465,19 @@ pub async fn every_write_records_one_self_contained_event_in_the_outbox(
             (Op::Delete, 4, Some(replaced), None),
         ]);
     }
-    let events = app.outbox_events(&id).await;
+    (id, expected)
+}
+
+/// `events` (from the outbox or a topic) are exactly `expected`, self-contained: type,
+/// aggregate, images, source, and each with an id of its own.
+pub fn assert_recorded(
+    events: &[events::ChangeEvent],
+    resource: &Resource,
+    id: &str,
+    expected: &[Expected],
+) {
     assert_eq!(events.len(), expected.len(), "{events:?}");
-    for (event, (op, version, before, after)) in events.iter().zip(&expected) {
+    for (event, (op, version, before, after)) in events.iter().zip(expected) {
         assert_eq!((event.op, event.version), (*op, *version));
         assert_eq!(
             event.event_type,
@@ -509,6 +499,14 @@ pub async fn every_write_records_one_self_contained_event_in_the_outbox(
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), expected.len(), "event ids are unique");
+}
+
+pub async fn every_write_records_one_self_contained_event_in_the_outbox(
+    app: &ApiApp,
+    resource: &Resource,
+) {
+    let (id, expected) = lifecycle(app, resource).await;
+    assert_recorded(&app.outbox_events(&id).await, resource, &id, &expected);
     assert_eq!(app.outbox_rows().await, expected.len() as i64);
 }
 
