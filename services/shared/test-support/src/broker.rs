@@ -34,10 +34,17 @@ fn lib_sh(script: &str, args: &[String]) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
-/// `n` consecutive free ports on loopback (the cluster's layout wants consecutive ones).
+/// `n` consecutive free ports on loopback (the cluster's layout wants consecutive ones), in
+/// 10000-19999: below Linux's ephemeral range (32768-60999), so that while a killed node is
+/// away no outgoing connection can take its port and keep it from coming back (seen once: a
+/// resumed node failed with "Address already in use"), and clear of the fixed ports the test
+/// command and the benchmark use.
 fn free_port_block(n: u16) -> u16 {
     loop {
-        let base = crate::free_port();
+        let base = 10_000 + (uuid::Uuid::new_v4().as_u128() % 9_990) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", base)).is_err() {
+            continue;
+        }
         let all_free = (1..n).all(|i| {
             base.checked_add(i)
                 .is_some_and(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
