@@ -8,21 +8,15 @@ use crate::{
 };
 use anyhow::Context;
 use runtime::{db, ops, Shutdown};
-use std::sync::Arc;
 
 /// Migrates the database and returns the full router (API, docs, health, metrics).
 pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
     let access = config.auth.policy()?;
-    db::migrate(&config.database_url, ALL_MIGRATIONS)
+    let pool = db::open(&config.database_url, ALL_MIGRATIONS, &config.pool)
         .await
-        .context("migrating the customer database")?;
-    let pool = db::pool(&config.database_url, &config.pool)?;
+        .context("opening the customer database")?;
     let store = CustomerStore::new(pool.clone());
-    let ready: ops::ReadinessCheck = Arc::new(move || {
-        let pool = pool.clone();
-        Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
-    });
-    Ok(http::router(store, &access).merge(ops::router("customer-api", ready)))
+    Ok(http::router(store, &access).merge(ops::router("customer-api", db::readiness(&pool))))
 }
 
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {

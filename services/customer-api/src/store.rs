@@ -1,24 +1,18 @@
-//! Customer persistence. Every write is one transaction holding the row change and its outbox
-//! event, so a failure leaves neither.
-//!
-//! Same-customer writes serialize on the row lock (`SELECT … FOR UPDATE`): the second writer
-//! cannot read `before`, bump the version or draw an outbox id until the first has committed.
-//! That is what makes outbox id order equal commit order for one aggregate.
+//! Customer persistence: the table, its row and its rules (the email is unique among live
+//! customers). Every write is one transaction holding the row change and its outbox event, run
+//! by `resource::Store`.
 
-use crate::domain::CustomerFields;
+use crate::domain::{CustomerFields, CustomerInput, CustomerPatch};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
-use events::Op;
-use outbox::{Aggregate, OutboxError};
-use runtime::db::PgPool;
+use outbox::Aggregate;
+use resource::{Collection, Conn, Creatable, Mutable, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-pub use web::paging::{Page, PageStart};
-use web::{etag::IfMatch, FieldErrors};
+use web::FieldErrors;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// The service's schema: the outbox first, then its own tables.
@@ -63,227 +57,97 @@ pub struct Customer {
     pub updated_at: DateTime<Utc>,
 }
 
-impl Customer {
-    /// The current fields, re-parsed; stored rows were valid when written.
-    fn fields(&self) -> Result<CustomerFields, StoreError> {
-        crate::domain::CustomerInput {
-            name: self.name.clone(),
-            email: self.email.clone(),
-            phone: self.phone.clone(),
+/// Customers as a resource: the table's own queries and rules; the transactions are
+/// `resource::Store`'s.
+pub struct Customers;
+
+pub type CustomerStore = Store<Customers>;
+
+impl Collection for Customers {
+    type Row = Customer;
+    type Filter = ();
+    const AGGREGATE: Aggregate = CUSTOMER;
+    const WRITES_METRIC: &'static str = "customer_api_writes_total";
+
+    fn key(row: &Customer) -> (DateTime<Utc>, Uuid) {
+        (row.created_at, row.id)
+    }
+
+    fn version(row: &Customer) -> i64 {
+        row.version
+    }
+
+    resource::live_rows!(customers, Customer);
+}
+
+impl Creatable for Customers {
+    type Input = CustomerInput;
+    type Fields = CustomerFields;
+
+    fn parse(input: CustomerInput) -> Result<CustomerFields, FieldErrors> {
+        input.parse()
+    }
+
+    async fn insert(conn: &mut Conn, fields: &CustomerFields) -> QueryResult<Customer> {
+        let now = Utc::now();
+        diesel::insert_into(customers::table)
+            .values((
+                customers::id.eq(Uuid::now_v7()),
+                customers::name.eq(fields.name.as_str()),
+                customers::email.eq(fields.email.as_str()),
+                customers::phone.eq(fields.phone.as_ref().map(|p| p.as_str())),
+                customers::version.eq(1),
+                customers::created_at.eq(now),
+                customers::updated_at.eq(now),
+            ))
+            .returning(Customer::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    fn on_constraint(constraint: &str, fields: &CustomerFields) -> Option<StoreError> {
+        (constraint == EMAIL_KEY).then(|| StoreError::Conflict {
+            message: format!(
+                "email {} is already used by another customer",
+                fields.email.as_str()
+            ),
+            details: [("email".to_owned(), "already in use".to_owned())].into(),
+        })
+    }
+}
+
+impl Mutable for Customers {
+    type Patch = CustomerPatch;
+
+    fn fields(row: &Customer) -> Result<CustomerFields, FieldErrors> {
+        CustomerInput {
+            name: row.name.clone(),
+            email: row.email.clone(),
+            phone: row.phone.clone(),
         }
         .parse()
-        .map_err(StoreError::Invalid)
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("customer {0} not found")]
-    NotFound(Uuid),
-    #[error("email {0} is already used by another customer")]
-    EmailTaken(String),
-    #[error("version mismatch: current version is {current}")]
-    VersionMismatch { current: i64 },
-    #[error("invalid customer")]
-    Invalid(FieldErrors),
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error(transparent)]
-    Outbox(#[from] OutboxError),
-    #[error("database error: {0}")]
-    Database(DieselError),
-}
-
-impl From<DieselError> for StoreError {
-    fn from(e: DieselError) -> Self {
-        StoreError::Database(e)
-    }
-}
-
-/// Turns the unique-email violation into a domain error; everything else passes through.
-fn email_conflict(email: &str) -> impl FnOnce(StoreError) -> StoreError + '_ {
-    move |e| match e {
-        StoreError::Database(DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation,
-            info,
-        )) if info.constraint_name() == Some(EMAIL_KEY) => StoreError::EmailTaken(email.to_owned()),
-        StoreError::Outbox(OutboxError::Query(DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation,
-            info,
-        ))) if info.constraint_name() == Some(EMAIL_KEY) => {
-            StoreError::EmailTaken(email.to_owned())
-        }
-        other => other,
-    }
-}
-
-#[derive(Clone)]
-pub struct CustomerStore {
-    pool: PgPool,
-}
-
-impl CustomerStore {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
     }
 
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+    fn apply(
+        patch: &CustomerPatch,
+        current: &CustomerFields,
+    ) -> Result<CustomerFields, FieldErrors> {
+        patch.apply(current)
     }
 
-    async fn conn(&self) -> Result<runtime::db::PgConn, StoreError> {
-        self.pool
-            .get()
+    async fn write(conn: &mut Conn, id: Uuid, fields: &CustomerFields) -> QueryResult<Customer> {
+        diesel::update(customers::table.find(id))
+            .set((
+                customers::name.eq(fields.name.as_str()),
+                customers::email.eq(fields.email.as_str()),
+                customers::phone.eq(fields.phone.as_ref().map(|p| p.as_str())),
+                customers::version.eq(customers::version + 1),
+                customers::updated_at.eq(Utc::now()),
+            ))
+            .returning(Customer::as_returning())
+            .get_result(conn)
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
-    pub async fn create(&self, fields: CustomerFields) -> Result<Customer, StoreError> {
-        let mut conn = self.conn().await?;
-        let email = fields.email.as_str().to_owned();
-        conn.transaction(async |conn| {
-            let now = Utc::now();
-            let customer: Customer = diesel::insert_into(customers::table)
-                .values((
-                    customers::id.eq(Uuid::now_v7()),
-                    customers::name.eq(fields.name.as_str()),
-                    customers::email.eq(fields.email.as_str()),
-                    customers::phone.eq(fields.phone.as_ref().map(|p| p.as_str())),
-                    customers::version.eq(1),
-                    customers::created_at.eq(now),
-                    customers::updated_at.eq(now),
-                ))
-                .returning(Customer::as_returning())
-                .get_result(conn)
-                .await?;
-            CUSTOMER
-                .record(conn, customer.id, Op::Create, 1, None, Some(&customer))
-                .await?;
-            Ok(customer)
-        })
-        .await
-        .map_err(email_conflict(&email))
-        .inspect(|_| metrics::counter!("customer_api_writes_total", "op" => "create").increment(1))
-    }
-
-    pub async fn get(&self, id: Uuid) -> Result<Customer, StoreError> {
-        let mut conn = self.conn().await?;
-        live(id)
-            .select(Customer::as_select())
-            .first(&mut conn)
-            .await
-            .optional()?
-            .ok_or(StoreError::NotFound(id))
-    }
-
-    /// Live customers, newest first: up to `limit` and whether more follow.
-    pub async fn list(&self, start: PageStart, limit: i64) -> Result<Page<Customer>, StoreError> {
-        let mut conn = self.conn().await?;
-        let query = customers::table
-            .filter(customers::deleted_at.is_null())
-            .order((customers::created_at.desc(), customers::id.desc()))
-            .limit(limit + 1)
-            .select(Customer::as_select())
-            .into_boxed();
-        let rows = web::starting_at!(query, customers, start)
-            .load(&mut conn)
-            .await?;
-        Ok(Page::from_rows(rows, limit))
-    }
-
-    /// Replaces the customer's fields with `change(current)` if `if_match` allows.
-    pub async fn update(
-        &self,
-        id: Uuid,
-        if_match: &IfMatch,
-        change: impl FnOnce(&CustomerFields) -> Result<CustomerFields, FieldErrors> + Send,
-    ) -> Result<Customer, StoreError> {
-        let mut conn = self.conn().await?;
-        let mut email = String::new();
-        let email_ref = &mut email;
-        conn.transaction(async |conn| {
-            let before = lock_live(conn, id, if_match).await?;
-            let next = change(&before.fields()?).map_err(StoreError::Invalid)?;
-            *email_ref = next.email.as_str().to_owned();
-            let after: Customer = diesel::update(customers::table.find(id))
-                .set((
-                    customers::name.eq(next.name.as_str()),
-                    customers::email.eq(next.email.as_str()),
-                    customers::phone.eq(next.phone.as_ref().map(|p| p.as_str())),
-                    customers::version.eq(customers::version + 1),
-                    customers::updated_at.eq(Utc::now()),
-                ))
-                .returning(Customer::as_returning())
-                .get_result(conn)
-                .await?;
-            CUSTOMER
-                .record(
-                    conn,
-                    id,
-                    Op::Update,
-                    after.version,
-                    Some(&before),
-                    Some(&after),
-                )
-                .await?;
-            Ok(after)
-        })
-        .await
-        .map_err(|e| email_conflict(&email)(e))
-        .inspect(|_| metrics::counter!("customer_api_writes_total", "op" => "update").increment(1))
-    }
-
-    /// Soft-deletes the customer; its delete event carries the last full image as `before`.
-    pub async fn delete(&self, id: Uuid, if_match: &IfMatch) -> Result<(), StoreError> {
-        let mut conn = self.conn().await?;
-        conn.transaction(async |conn| {
-            let before = lock_live(conn, id, if_match).await?;
-            let now = Utc::now();
-            let version: i64 = diesel::update(customers::table.find(id))
-                .set((
-                    customers::deleted_at.eq(now),
-                    customers::updated_at.eq(now),
-                    customers::version.eq(customers::version + 1),
-                ))
-                .returning(customers::version)
-                .get_result(conn)
-                .await?;
-            CUSTOMER
-                .record(conn, id, Op::Delete, version, Some(&before), None)
-                .await?;
-            Ok(())
-        })
-        .await
-        .inspect(|_| metrics::counter!("customer_api_writes_total", "op" => "delete").increment(1))
-    }
-}
-
-fn live(id: Uuid) -> customers::BoxedQuery<'static, diesel::pg::Pg> {
-    customers::table
-        .filter(customers::id.eq(id))
-        .filter(customers::deleted_at.is_null())
-        .into_boxed()
-}
-
-/// Locks the live row (serializing writers of this customer) and checks `If-Match`.
-async fn lock_live(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    if_match: &IfMatch,
-) -> Result<Customer, StoreError> {
-    let current = customers::table
-        .filter(customers::id.eq(id))
-        .filter(customers::deleted_at.is_null())
-        .select(Customer::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or(StoreError::NotFound(id))?;
-    if !if_match.allows(current.version) {
-        return Err(StoreError::VersionMismatch {
-            current: current.version,
-        });
-    }
-    Ok(current)
+    resource::live_rows!(soft_delete customers);
 }

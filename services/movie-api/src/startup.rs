@@ -1,28 +1,17 @@
 //! Builds the service from its configuration. `main` runs it; tests build it on port 0 against
 //! their own database.
 
-use crate::{
-    config::Config,
-    http,
-    store::{Catalog, ALL_MIGRATIONS},
-};
+use crate::{config::Config, http, store::ALL_MIGRATIONS};
 use anyhow::Context;
 use runtime::{db, ops, Shutdown};
-use std::sync::Arc;
 
 /// Migrates the database and returns the full router (API, docs, health, metrics).
 pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
     let access = config.auth.policy()?;
-    db::migrate(&config.database_url, ALL_MIGRATIONS)
+    let pool = db::open(&config.database_url, ALL_MIGRATIONS, &config.pool)
         .await
-        .context("migrating the movie database")?;
-    let pool = db::pool(&config.database_url, &config.pool)?;
-    let catalog = Catalog::new(pool.clone());
-    let ready: ops::ReadinessCheck = Arc::new(move || {
-        let pool = pool.clone();
-        Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
-    });
-    Ok(http::router(catalog, &access).merge(ops::router("movie-api", ready)))
+        .context("opening the movie database")?;
+    Ok(http::router(pool.clone(), &access).merge(ops::router("movie-api", db::readiness(&pool))))
 }
 
 pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {

@@ -1,5 +1,5 @@
 //! The order generator: a background task that places a random order every tick, for demos and
-//! for load, through exactly the path an API client's order takes ([`OrderStore::place`]).
+//! for load, through exactly the path an API client's order takes ([`crate::store::place`]).
 //!
 //! It starts stopped. `start` begins ticking (or, when it is already running, retunes the
 //! interval from the next tick on); `stop` ends the run after the order in flight, so once it
@@ -9,7 +9,7 @@
 
 use crate::{
     domain::{OrderInput, TickInterval},
-    store::{OrderStore, Origin},
+    store::{self, OrderStore, Origin},
 };
 use rand::Rng;
 use runtime::Shutdown;
@@ -192,7 +192,7 @@ impl OrderGenerator {
 
     async fn tick(&self) {
         let input = random_order();
-        match self.inner.store.place(&input, Origin::Generator).await {
+        match store::place(&self.inner.store, &input, Origin::Generator).await {
             Ok(order) => {
                 self.inner.made.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(id = %order.id, symbol = %order.symbol, quantity = order.quantity, "generated an order");

@@ -9,7 +9,6 @@ use crate::{
 };
 use anyhow::Context;
 use runtime::{db, ops, Shutdown};
-use std::sync::Arc;
 
 /// The service, built and not yet serving.
 pub struct App {
@@ -21,17 +20,12 @@ pub struct App {
 /// The generator starts stopped and never runs past `shutdown`.
 pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<App> {
     let access = config.auth.policy()?;
-    db::migrate(&config.database_url, ALL_MIGRATIONS)
+    let pool = db::open(&config.database_url, ALL_MIGRATIONS, &config.pool)
         .await
-        .context("migrating the order database")?;
-    let pool = db::pool(&config.database_url, &config.pool)?;
+        .context("opening the order database")?;
     let store = OrderStore::new(pool.clone());
-    let ready: ops::ReadinessCheck = Arc::new(move || {
-        let pool = pool.clone();
-        Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
-    });
     // The ops router installs the metrics recorder: build it before anything describes metrics.
-    let ops = ops::router("order-api", ready);
+    let ops = ops::router("order-api", db::readiness(&pool));
     let generator = OrderGenerator::new(store.clone(), shutdown.clone());
     let router = http::router(store, generator.clone(), &access).merge(ops);
     Ok(App { router, generator })

@@ -1,26 +1,21 @@
 //! Order persistence. Placing an order is one transaction holding the row and its
 //! `order.created` outbox event, so a failure leaves neither.
 //!
-//! [`OrderStore::place`] is the one way in: the HTTP handler and the generator both hand it an
+//! [`place`] is the one way in: the HTTP handler and the generator both hand it an
 //! [`OrderInput`] and it parses, inserts and records the event. Orders are immutable, so there
 //! is no update path and every order has exactly one event, version 1.
 
 use crate::domain::{NewOrder, OrderInput};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
-use events::Op;
-use outbox::{Aggregate, OutboxError};
-use runtime::db::PgPool;
+use outbox::Aggregate;
+use resource::{Collection, Conn, Creatable, Lock, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use web::{
-    paging::{Page, PageRequest},
-    FieldErrors,
-};
+use web::{paging::PageRequest, FieldErrors};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// The service's schema: the outbox first, then its own tables.
@@ -79,90 +74,78 @@ impl Origin {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("order {0} not found")]
-    NotFound(Uuid),
-    #[error("invalid order")]
-    Invalid(FieldErrors),
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error(transparent)]
-    Outbox(#[from] OutboxError),
-    #[error("database error: {0}")]
-    Database(#[from] DieselError),
-}
+/// Orders as a resource: created, never changed.
+pub struct Orders;
 
-#[derive(Clone)]
-pub struct OrderStore {
-    pool: PgPool,
-}
+pub type OrderStore = Store<Orders>;
 
-impl OrderStore {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+impl Collection for Orders {
+    type Row = Order;
+    type Filter = ();
+    const AGGREGATE: Aggregate = ORDER;
+    const WRITES_METRIC: &'static str = "order_api_writes_total";
+    const VERSIONED: bool = false;
+
+    fn key(row: &Order) -> (DateTime<Utc>, Uuid) {
+        (row.created_at, row.id)
     }
 
-    async fn conn(&self) -> Result<runtime::db::PgConn, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    fn version(_: &Order) -> i64 {
+        1
     }
 
-    /// Parses `input` and places the order: the path every order takes, whoever places it.
-    pub async fn place(&self, input: &OrderInput, origin: Origin) -> Result<Order, StoreError> {
-        let order = input.parse().map_err(StoreError::Invalid)?;
-        let placed = self.create(order).await?;
-        metrics::counter!(ORDERS_CREATED, "origin" => origin.label()).increment(1);
-        Ok(placed)
-    }
-
-    /// Inserts the order and records its `order.created` event, in one transaction.
-    async fn create(&self, order: NewOrder) -> Result<Order, StoreError> {
-        let mut conn = self.conn().await?;
-        conn.transaction(async |conn| {
-            let placed: Order = diesel::insert_into(orders::table)
-                .values((
-                    orders::id.eq(Uuid::now_v7()),
-                    orders::symbol.eq(order.symbol.as_str()),
-                    orders::quantity.eq(order.quantity.get()),
-                    orders::customer_id.eq(order.customer_id.map(|c| c.get())),
-                    orders::created_at.eq(Utc::now()),
-                ))
-                .returning(Order::as_returning())
-                .get_result(conn)
-                .await?;
-            ORDER
-                .record(conn, placed.id, Op::Create, 1, None, Some(&placed))
-                .await?;
-            Ok::<_, StoreError>(placed)
-        })
-        .await
-    }
-
-    pub async fn get(&self, id: Uuid) -> Result<Order, StoreError> {
-        let mut conn = self.conn().await?;
+    async fn find(conn: &mut Conn, id: Uuid, _: Lock) -> QueryResult<Option<Order>> {
         orders::table
             .find(id)
             .select(Order::as_select())
-            .first(&mut conn)
+            .first(conn)
             .await
-            .optional()?
-            .ok_or(StoreError::NotFound(id))
+            .optional()
     }
 
-    /// Newest first: up to `page.limit` orders and whether more follow.
-    pub async fn list(&self, page: &PageRequest) -> Result<Page<Order>, StoreError> {
-        let mut conn = self.conn().await?;
+    async fn page(conn: &mut Conn, page: PageRequest, _: &()) -> QueryResult<Vec<Order>> {
         let query = orders::table
             .order((orders::created_at.desc(), orders::id.desc()))
             .limit(page.limit + 1)
             .select(Order::as_select())
             .into_boxed();
-        let rows = web::starting_at!(query, orders, page.start)
-            .load(&mut conn)
-            .await?;
-        Ok(Page::from_rows(rows, page.limit))
+        web::starting_at!(query, orders, page.start)
+            .load(conn)
+            .await
     }
+}
+
+impl Creatable for Orders {
+    type Input = OrderInput;
+    type Fields = NewOrder;
+
+    fn parse(input: OrderInput) -> Result<NewOrder, FieldErrors> {
+        input.parse()
+    }
+
+    async fn insert(conn: &mut Conn, order: &NewOrder) -> QueryResult<Order> {
+        diesel::insert_into(orders::table)
+            .values((
+                orders::id.eq(Uuid::now_v7()),
+                orders::symbol.eq(order.symbol.as_str()),
+                orders::quantity.eq(order.quantity.get()),
+                orders::customer_id.eq(order.customer_id.map(|c| c.get())),
+                orders::created_at.eq(Utc::now()),
+            ))
+            .returning(Order::as_returning())
+            .get_result(conn)
+            .await
+    }
+}
+
+/// Parses `input` and places the order: the path every order takes, whoever places it.
+pub async fn place(
+    store: &OrderStore,
+    input: &OrderInput,
+    origin: Origin,
+) -> Result<Order, StoreError> {
+    let order = input.parse().map_err(StoreError::Invalid)?;
+    let placed = store.create(order).await?;
+    metrics::counter!(ORDERS_CREATED, "origin" => origin.label()).increment(1);
+    Ok(placed)
 }

@@ -1,31 +1,46 @@
-//! The HTTP surface: routes, OpenAPI document, Swagger UI, and the one mapping from store
-//! errors to problem responses.
+//! The HTTP surface: customers as a `resource` (the six handlers and their OpenAPI operations
+//! are the shared layer's), the document and Swagger UI.
 
-mod customers;
-
-use crate::store::{CustomerStore, StoreError};
+use crate::store::{Customer, CustomerStore, Customers};
 use axum::Router;
-use utoipa::OpenApi;
+use resource::{http::Api, openapi, Docs, Endpoint};
+use serde::{Deserialize, Serialize};
+use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
+use web::auth::AccessPolicy;
 use web::openapi::PlatformConventions;
-use web::{auth::AccessPolicy, ApiError};
 
-pub use customers::CustomerPage;
+const COLLECTION: &str = "/api/v1/customers";
+const EMAIL_TAKEN: &str = "Email already in use";
+
+impl Api for Customers {
+    const DOCS: Docs = Docs {
+        collection: COLLECTION,
+        tag: "customers",
+        page: "CustomerPage",
+        filters: Docs::no_filters,
+        patch: openapi::MERGE_PATCH,
+        responses: &[
+            (Endpoint::Create, "409", EMAIL_TAKEN),
+            (Endpoint::Replace, "409", EMAIL_TAKEN),
+            (Endpoint::Patch, "409", EMAIL_TAKEN),
+        ],
+    };
+}
+
+/// One page of customers, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CustomerPage {
+    pub items: Vec<Customer>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
 
 #[derive(OpenApi)]
 #[openapi(
-    modifiers(&PlatformConventions),
     info(
         title = "customer-api",
         description = "Customers, with every change published as an event"
-    ),
-    paths(
-        customers::create,
-        customers::list,
-        customers::get_one,
-        customers::replace,
-        customers::patch,
-        customers::delete
     ),
     components(schemas(
         crate::store::Customer,
@@ -35,39 +50,25 @@ pub use customers::CustomerPage;
         web::Problem
     ))
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The service's OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    openapi::add_reads::<Customers>(&mut doc);
+    openapi::add_writes::<Customers>(&mut doc);
+    PlatformConventions.modify(&mut doc);
+    doc
+}
 
 /// The API behind `access` (reads need a token, writes role admin); docs stay open.
 pub fn router(store: CustomerStore, access: &AccessPolicy) -> Router {
     let api = access.protect(
         Router::new()
-            .nest("/api/v1/customers", customers::router())
+            .nest(COLLECTION, resource::http::crud::<Customers>())
             .with_state(store),
     );
-    web::layers::apply(
-        api.merge(
-            SwaggerUi::new("/api/v1/customers/docs")
-                .url("/api/v1/customers/openapi.json", ApiDoc::openapi()),
-        ),
-    )
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(id) => ApiError::NotFound(format!("customer {id} not found")),
-            StoreError::EmailTaken(email) => ApiError::Conflict {
-                message: format!("email {email} is already used by another customer"),
-                details: [("email".to_owned(), "already in use".to_owned())].into(),
-            },
-            StoreError::VersionMismatch { current } => ApiError::PreconditionFailed(format!(
-                "If-Match does not match the current version {current}; reload and retry"
-            )),
-            StoreError::Invalid(details) => ApiError::Validation(details),
-            StoreError::Unavailable(cause) => {
-                ApiError::Unavailable(format!("database unavailable: {cause}"))
-            }
-            other => ApiError::internal(other),
-        }
-    }
+    web::layers::apply(api.merge(
+        SwaggerUi::new("/api/v1/customers/docs").url("/api/v1/customers/openapi.json", document()),
+    ))
 }

@@ -1,31 +1,87 @@
-//! The HTTP surface: routes, the OpenAPI document (one for both resources, served under each),
-//! Swagger UI, and the one mapping from store errors to problem responses.
+//! The HTTP surface: casts and movies as `resource`s (the six handlers and their OpenAPI
+//! operations are the shared layer's), the genres, one document for all of them (served under
+//! each), and Swagger UI.
 
-mod casts;
 mod genres;
 mod movies;
 
-use crate::store::{Catalog, StoreError};
-use axum::{
-    http::{header, StatusCode},
-    response::{IntoResponse, Response},
-    routing::get,
-    Json, Router,
-};
-use serde::Serialize;
-use utoipa::OpenApi;
+use crate::domain::{CastInput, MovieInput};
+use crate::store::{Cast, Casts, Movie, Movies};
+use axum::{routing::get, Router};
+use resource::{http::Api, openapi, Docs, Endpoint, Store};
+use runtime::db::PgPool;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
-use uuid::Uuid;
 use web::openapi::PlatformConventions;
-use web::{auth::AccessPolicy, etag, ApiError, FieldErrors};
+use web::{auth::AccessPolicy, FieldErrors};
 
-pub use casts::CastPage;
 pub use genres::GenreList;
-pub use movies::MoviePage;
+
+const INVALID_MOVIE: &str = "Invalid field, unknown genre or unknown cast id";
+
+impl Api for Casts {
+    const DOCS: Docs = Docs {
+        collection: "/api/v1/casts",
+        tag: "casts",
+        page: "CastPage",
+        filters: Docs::no_filters,
+        patch: openapi::MERGE_PATCH,
+        responses: &[(
+            Endpoint::Delete,
+            "409",
+            "A live movie still names this cast; `details.movies` lists them",
+        )],
+    };
+}
+
+impl Api for Movies {
+    const DOCS: Docs = Docs {
+        collection: "/api/v1/movies",
+        tag: "movies",
+        page: "MoviePage",
+        filters: || movies::MovieListing::into_params(|| None),
+        patch: "JSON merge patch: absent fields stay, null clears an optional field",
+        responses: &[
+            (
+                Endpoint::Create,
+                "422",
+                "Invalid field; an unknown genre names the valid ones, unknown or deleted cast \
+                 ids are named under `cast_ids`",
+            ),
+            (Endpoint::Replace, "422", INVALID_MOVIE),
+            (Endpoint::Patch, "422", INVALID_MOVIE),
+        ],
+    };
+    const FILTERS: &'static [&'static str] = &[movies::GENRE, movies::EXPIRING];
+
+    fn filter(
+        params: &HashMap<String, String>,
+        errors: &mut FieldErrors,
+    ) -> crate::store::MovieFilter {
+        movies::filter(params, chrono::Utc::now().date_naive(), errors)
+    }
+}
+
+/// One page of casts, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CastPage {
+    pub items: Vec<Cast>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One page of movies, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MoviePage {
+    pub items: Vec<Movie>,
+    /// Pass as `cursor` (with the same filters) to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
 
 #[derive(OpenApi)]
 #[openapi(
-    modifiers(&PlatformConventions),
     info(
         title = "movie-api",
         description = "Movies and their casts, with every change published as an event \
@@ -33,27 +89,13 @@ pub use movies::MoviePage;
             `If-Match` with the ETag (the version) and answer 412 when it is stale; deletes are \
             soft, and a cast that a live movie still names cannot be deleted (409)."
     ),
-    paths(
-        casts::create,
-        casts::list,
-        casts::get_one,
-        casts::replace,
-        casts::patch,
-        casts::delete,
-        movies::create,
-        movies::list,
-        movies::get_one,
-        movies::replace,
-        movies::patch,
-        movies::delete,
-        genres::list,
-    ),
+    paths(genres::list),
     components(schemas(
-        crate::store::Cast,
-        crate::store::Movie,
-        crate::domain::CastInput,
+        Cast,
+        Movie,
+        CastInput,
         crate::domain::CastPatch,
-        crate::domain::MovieInput,
+        MovieInput,
         crate::domain::MoviePatch,
         crate::domain::Genre,
         CastPage,
@@ -67,89 +109,38 @@ pub use movies::MoviePage;
         (name = "genres", description = "The genres a movie may have"),
     )
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The service's OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    openapi::add_reads::<Casts>(&mut doc);
+    openapi::add_writes::<Casts>(&mut doc);
+    openapi::add_reads::<Movies>(&mut doc);
+    openapi::add_writes::<Movies>(&mut doc);
+    PlatformConventions.modify(&mut doc);
+    doc
+}
 
 /// The API behind `access` (reads need a token, writes role admin); docs stay open.
-pub fn router(catalog: Catalog, access: &AccessPolicy) -> Router {
+pub fn router(pool: PgPool, access: &AccessPolicy) -> Router {
     let api = access.protect(
         Router::new()
-            .nest("/api/v1/casts", casts::router())
-            .nest("/api/v1/movies", movies::router())
-            .route("/api/v1/genres", get(genres::list))
-            .with_state(catalog),
+            .nest(
+                Casts::DOCS.collection,
+                resource::http::crud::<Casts>().with_state(Store::new(pool.clone())),
+            )
+            .nest(
+                Movies::DOCS.collection,
+                resource::http::crud::<Movies>().with_state(Store::new(pool)),
+            )
+            .route("/api/v1/genres", get(genres::list)),
     );
-    let doc = ApiDoc::openapi();
+    let doc = document();
     web::layers::apply(
         api.merge(
             SwaggerUi::new("/api/v1/movies/docs").url("/api/v1/movies/openapi.json", doc.clone()),
         )
         .merge(SwaggerUi::new("/api/v1/casts/docs").url("/api/v1/casts/openapi.json", doc)),
     )
-}
-
-/// `body` as JSON with its version as the ETag.
-fn with_etag(status: StatusCode, version: i64, body: impl Serialize) -> Response {
-    (status, [(header::ETAG, etag::etag(version))], Json(body)).into_response()
-}
-
-/// 201 with `Location: <collection>/<id>`, the ETag and the new resource.
-fn created(collection: &str, id: Uuid, body: impl Serialize) -> Response {
-    let mut response = with_etag(StatusCode::CREATED, 1, body);
-    let location = format!("{collection}/{id}");
-    response.headers_mut().insert(
-        header::LOCATION,
-        location.parse().expect("a path is a valid header"),
-    );
-    response
-}
-
-/// A path id that is not a UUID cannot name anything: 404 like any unknown id.
-fn parse_id(kind: &str, raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound(format!("{kind} {raw} not found")))
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound { aggregate, id } => {
-                ApiError::NotFound(format!("{} {id} not found", aggregate.name))
-            }
-            StoreError::VersionMismatch { current } => ApiError::PreconditionFailed(format!(
-                "If-Match does not match the current version {current}; reload and retry"
-            )),
-            StoreError::Invalid { details, .. } => ApiError::Validation(details),
-            StoreError::UnknownCasts(ids) => ApiError::field(
-                "cast_ids",
-                format!("unknown or deleted cast id(s): {}", join(&ids)),
-            ),
-            StoreError::CastInUse { cast, movies } => {
-                let named: Vec<String> = movies
-                    .iter()
-                    .map(|m| format!("{} ({})", m.id, m.title))
-                    .collect();
-                ApiError::Conflict {
-                    message: format!(
-                        "cast {cast} is still in {} movie(s): {}; remove it from them or delete them first",
-                        movies.len(),
-                        named.join(", ")
-                    ),
-                    details: FieldErrors::from([(
-                        "movies".to_owned(),
-                        format!("still referenced by {}", named.join(", ")),
-                    )]),
-                }
-            }
-            StoreError::Unavailable(cause) => {
-                ApiError::Unavailable(format!("database unavailable: {cause}"))
-            }
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-fn join(ids: &[Uuid]) -> String {
-    ids.iter()
-        .map(Uuid::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }

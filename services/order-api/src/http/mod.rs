@@ -6,31 +6,23 @@ mod orders;
 
 use crate::{
     generator::OrderGenerator,
-    store::{OrderStore, StoreError},
+    store::{OrderStore, Orders},
 };
 use axum::Router;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
+use web::auth::AccessPolicy;
 use web::openapi::PlatformConventions;
-use web::{auth::AccessPolicy, ApiError};
 
 pub use orders::OrderPage;
 
 #[derive(OpenApi)]
 #[openapi(
-    modifiers(&PlatformConventions),
     info(
         title = "order-api",
         description = "Orders, each published as an `order.created` event, and a generator of random orders"
     ),
-    paths(
-        orders::create,
-        orders::list,
-        orders::get_one,
-        generator::status,
-        generator::start,
-        generator::stop
-    ),
+    paths(orders::create, generator::status, generator::start, generator::stop),
     components(schemas(
         crate::store::Order,
         crate::domain::OrderInput,
@@ -41,7 +33,15 @@ pub use orders::OrderPage;
         web::Problem
     ))
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The service's OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    resource::openapi::add_reads::<Orders>(&mut doc);
+    PlatformConventions.modify(&mut doc);
+    doc
+}
 
 /// The API behind `access` (reads need a token, writes and generator control role admin);
 /// docs stay open.
@@ -56,19 +56,6 @@ pub fn router(store: OrderStore, generator: OrderGenerator, access: &AccessPolic
             .nest("/api/v1/orders", orders::router().with_state(store)),
     );
     web::layers::apply(api.merge(
-        SwaggerUi::new("/api/v1/orders/docs").url("/api/v1/orders/openapi.json", ApiDoc::openapi()),
+        SwaggerUi::new("/api/v1/orders/docs").url("/api/v1/orders/openapi.json", document()),
     ))
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(id) => ApiError::NotFound(format!("order {id} not found")),
-            StoreError::Invalid(details) => ApiError::Validation(details),
-            StoreError::Unavailable(cause) => {
-                ApiError::Unavailable(format!("database unavailable: {cause}"))
-            }
-            other => ApiError::internal(other),
-        }
-    }
 }

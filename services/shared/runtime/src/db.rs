@@ -107,6 +107,26 @@ pub fn pool(url: &str, args: &PoolArgs) -> Result<PgPool, DbError> {
         .map_err(|e| DbError::Pool(e.to_string()))
 }
 
+/// Migrates the database at `url` with `sets` and opens the pool the service runs on: the one
+/// way every service that owns tables opens its database.
+pub async fn open(
+    url: &str,
+    sets: &'static [EmbeddedMigrations],
+    args: &PoolArgs,
+) -> Result<PgPool, DbError> {
+    migrate(url, sets).await?;
+    pool(url, args)
+}
+
+/// The readiness probe of a service on `pool`: the database answers [`ping`] in time.
+pub fn readiness(pool: &PgPool) -> crate::ops::ReadinessCheck {
+    let pool = pool.clone();
+    std::sync::Arc::new(move || {
+        let pool = pool.clone();
+        Box::pin(async move { ping(&pool).await.map_err(|e| e.to_string()) })
+    })
+}
+
 /// Applies every pending migration of each set, in order. Several sets may share one database
 /// (a service's own tables plus the shared outbox); diesel records them in one table.
 pub async fn migrate(url: &str, sets: &'static [EmbeddedMigrations]) -> Result<(), DbError> {
