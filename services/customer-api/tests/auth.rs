@@ -35,12 +35,9 @@ async fn jwt_mode_without_a_secret_refuses_to_start_and_off_mode_is_open() {
     assert!(error.to_string().contains("JWT_SECRET"), "{error}");
 
     let app = startup::build(&args("off")).await.unwrap();
-    let listener = runtime::serve::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let base = format!("http://{}", app.local_addr());
     let shutdown = runtime::Shutdown::new();
-    tokio::spawn(runtime::serve::serve(listener, app, shutdown.clone()));
+    tokio::spawn(app.run(shutdown.clone()));
     let response = Client::new()
         .post(format!("{base}/api/v1/customers"))
         .json(&new_customer())

@@ -13,6 +13,12 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::CreateUser { username, role }) => {
             startup::create_user(&cli.config, &username, role).await
         }
-        None => startup::run(cli.config, Shutdown::on_signals()).await,
+        None => {
+            let shutdown = Shutdown::on_signals();
+            startup::build(&cli.config, &shutdown)
+                .await?
+                .run(shutdown)
+                .await
+        }
     }
 }

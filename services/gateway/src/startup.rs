@@ -1,4 +1,4 @@
-//! Builds the gateway from its configuration. `main` runs it; tests build it on port 0 against
+//! Builds the gateway from its configuration, unstarted. `main` runs it; tests build it on port 0 against
 //! their own database and upstreams.
 
 use crate::{
@@ -9,8 +9,7 @@ use crate::{
     users::{Password, UserStore, Username, ALL_MIGRATIONS},
 };
 use anyhow::Context;
-use axum::Router;
-use runtime::{db, ops, Shutdown};
+use runtime::{db, ops, App, Shutdown};
 use std::{io::BufRead, sync::Arc};
 use web::{
     auth::{JwtKeys, Role},
@@ -19,9 +18,10 @@ use web::{
 
 /// Migrates the database, creates the first admin if there is no user, starts the live event
 /// feed in the background (it never holds up the start: Kafka may be down), and returns the
-/// full router (proxy, login, console, event stream, docs, health, metrics). `shutdown` stops
+/// service unstarted: proxy, login, console, event stream, docs, health and metrics on its
+/// bound address. `shutdown` stops
 /// the feed and ends open event streams.
-pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Router> {
+pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<App> {
     let secret = config
         .jwt_secret
         .as_ref()
@@ -35,10 +35,7 @@ pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Route
     ensure_first_admin(&users, config).await?;
 
     let pool = users.pool().clone();
-    let ready: ops::ReadinessCheck = Arc::new(move || {
-        let pool = pool.clone();
-        Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
-    });
+    let ready = db::readiness(&pool);
     // The ops router installs the metrics recorder: build it before anything records metrics.
     let ops = ops::router("gateway", ready.clone());
     let forwarder = Forwarder::new(config.upstream_timeout());
@@ -79,21 +76,12 @@ pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<Route
         .merge(http::site::router(health))
         .merge(http::console::router());
     // The event stream takes its token in the URL: it stays outside the layer that logs URLs.
-    Ok(web::layers::apply(app)
+    let router = web::layers::apply(app)
         .merge(http::events::router(events))
         .merge(ops)
-        .fallback(|| async { ApiError::NotFound("no such path on the gateway".to_owned()) }))
-}
-
-pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    let app = build(&config, &shutdown).await?;
-    let listener = runtime::serve::bind(config.addr)
-        .await
-        .with_context(|| format!("binding {}", config.addr))?;
+        .fallback(|| async { ApiError::NotFound("no such path on the gateway".to_owned()) });
     // runtime::serve tells handlers each client's address (the login limit is per client IP).
-    runtime::serve::serve(listener, app, shutdown).await?;
-    tracing::info!("gateway stopped");
-    Ok(())
+    App::bind("gateway", config.addr, router).await
 }
 
 /// `gateway create-user`: adds one user; the password comes from `NEW_USER_PASSWORD` or the

@@ -1,25 +1,18 @@
-//! Builds the service from its configuration. `main` runs it; tests build it on port 0 against
-//! their own database.
+//! Builds the service from its configuration, unstarted. `main` runs it; tests build it on port 0
+//! against their own database.
 
 use crate::{config::Config, http, store::ALL_MIGRATIONS};
 use anyhow::Context;
-use runtime::{db, ops, Shutdown};
+use runtime::{db, ops, App};
 
-/// Migrates the database and returns the full router (API, docs, health, metrics).
-pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
+/// Migrates the database and returns the service unstarted: the API, docs, health and metrics on
+/// its bound address.
+pub async fn build(config: &Config) -> anyhow::Result<App> {
     let access = config.auth.policy()?;
     let pool = db::open(&config.database_url, ALL_MIGRATIONS, &config.pool)
         .await
         .context("opening the movie database")?;
-    Ok(http::router(pool.clone(), &access).merge(ops::router("movie-api", db::readiness(&pool))))
-}
-
-pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    let app = build(&config).await?;
-    let listener = runtime::serve::bind(config.addr)
-        .await
-        .with_context(|| format!("binding {}", config.addr))?;
-    runtime::serve::serve(listener, app, shutdown).await?;
-    tracing::info!("movie-api stopped");
-    Ok(())
+    let router =
+        http::router(pool.clone(), &access).merge(ops::router("movie-api", db::readiness(&pool)));
+    App::bind("movie-api", config.addr, router).await
 }

@@ -34,11 +34,12 @@ use crate::{
 };
 use codec::{DecodeError, EventDecoder};
 use events::ChangeEvent;
-use kafka::consume::{Handler, Incoming, Outcome, RetryPolicy};
+use kafka::consume::{Handler, Incoming, Outcome};
 use rdkafka::{
     message::{Header, OwnedHeaders},
     producer::{FutureProducer, FutureRecord},
 };
+use runtime::backoff::Backoff;
 use runtime::Shutdown;
 use serde::Serialize;
 use std::{future::Future, time::Duration};
@@ -153,7 +154,7 @@ pub struct Attempts {
     /// Attempts per email before giving up (at least 1).
     pub max: u32,
     /// Delay before attempt n+1 is `backoff.delay(n - 1)`.
-    pub backoff: RetryPolicy,
+    pub backoff: Backoff,
 }
 
 pub struct NotificationHandler {

@@ -10,44 +10,27 @@ use crate::{
 };
 use anyhow::Context;
 use codec::EventDecoder;
-use kafka::consume::{ConsumeLoop, RetryPolicy};
-use runtime::{db, ops, Shutdown};
-use std::{sync::Arc, time::Duration};
+use kafka::consume::ConsumeLoop;
+use runtime::backoff::Backoff;
+use runtime::{db, ops, App, Shutdown};
+use std::time::Duration;
 
 pub const SERVICE: &str = "notifier";
 
-pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    db::migrate(&config.database_url, ledger::ALL_MIGRATIONS)
+/// The notifier unstarted: health and metrics on its bound address, the consume loop as its
+/// work.
+pub async fn build(config: Config) -> anyhow::Result<App> {
+    let pool = db::open(&config.database_url, ledger::ALL_MIGRATIONS, &config.pool)
         .await
-        .context("migrating the notifier database")?;
-    let pool = db::pool(&config.database_url, &config.pool)?;
-
-    let ready: ops::ReadinessCheck = {
-        let pool = pool.clone();
-        Arc::new(move || {
-            let pool = pool.clone();
-            Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
-        })
-    };
-    let listener = runtime::serve::bind(config.addr)
-        .await
-        .with_context(|| format!("binding {}", config.addr))?;
+        .context("opening the notifier database")?;
     // The router installs the metrics recorder; counters described before it would be lost.
-    let router = ops::router(SERVICE, ready);
+    let router = ops::router(SERVICE, db::readiness(&pool));
     handler::describe_metrics();
-    let server = tokio::spawn(runtime::serve::serve(listener, router, shutdown.clone()));
-
-    let result = consume(
-        &config,
-        Ledger::new(pool.clone()),
-        CustomerContacts::new(pool),
-        shutdown.clone(),
-    )
-    .await;
-    shutdown.trigger();
-    server.await??;
-    tracing::info!("notifier stopped");
-    result
+    let app = App::bind(SERVICE, config.addr, router).await?;
+    Ok(app.with_work(|shutdown| async move {
+        let ledger = Ledger::new(pool.clone());
+        consume(&config, ledger, CustomerContacts::new(pool), shutdown).await
+    }))
 }
 
 async fn consume(
@@ -66,10 +49,16 @@ async fn consume(
         .chain([failed.clone()])
         .collect();
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
-    if !ensure_topics(config, &all, &shutdown).await {
+    // The broker may not be up yet: keep trying until it is, or until shutdown.
+    let created = Backoff::default()
+        .until_ok("creating topics", &shutdown, || {
+            config.kafka.ensure_topics(&all)
+        })
+        .await;
+    if created.is_none() {
         return Ok(());
     }
-    let backoff = RetryPolicy {
+    let backoff = Backoff {
         min: config.retry_base,
         max: config.retry_max,
     };
@@ -98,25 +87,4 @@ async fn consume(
     let handled = consumer.run(&mut handler, shutdown.requested()).await;
     tracing::info!(handled, "consume loop stopped");
     Ok(())
-}
-
-/// Creates the topics the notifier reads and writes, waiting for the broker if it is not up
-/// yet; false if shutdown came first.
-async fn ensure_topics(config: &Config, topics: &[&str], shutdown: &Shutdown) -> bool {
-    let backoff = RetryPolicy::default();
-    let mut attempt = 0;
-    loop {
-        match config.kafka.ensure_topics(topics).await {
-            Ok(()) => return true,
-            Err(e) => {
-                let delay = backoff.delay(attempt);
-                attempt += 1;
-                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "creating topics failed; retrying");
-                tokio::select! {
-                    _ = shutdown.requested() => return false,
-                    _ = tokio::time::sleep(delay) => {}
-                }
-            }
-        }
-    }
 }

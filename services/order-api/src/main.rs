@@ -6,5 +6,9 @@ use runtime::Shutdown;
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     runtime::telemetry::init("order-api", &config.log);
-    startup::run(config, Shutdown::on_signals()).await
+    let shutdown = Shutdown::on_signals();
+    startup::build(&config, &shutdown)
+        .await?
+        .run(shutdown)
+        .await
 }

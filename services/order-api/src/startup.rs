@@ -1,5 +1,5 @@
-//! Builds the service from its configuration. `main` runs it; tests build it on port 0 against
-//! their own database.
+//! Builds the service from its configuration, unstarted. `main` runs it; tests build it on port 0
+//! against their own database.
 
 use crate::{
     config::Config,
@@ -8,15 +8,10 @@ use crate::{
     store::{OrderStore, ALL_MIGRATIONS},
 };
 use anyhow::Context;
-use runtime::{db, ops, Shutdown};
+use runtime::{db, ops, App, Shutdown};
 
-/// The service, built and not yet serving.
-pub struct App {
-    pub router: axum::Router,
-    pub generator: OrderGenerator,
-}
-
-/// Migrates the database and returns the full router (API, generator, docs, health, metrics).
+/// Migrates the database and returns the service unstarted: the API, generator, docs, health
+/// and metrics on its bound address.
 /// The generator starts stopped and never runs past `shutdown`.
 pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<App> {
     let access = config.auth.policy()?;
@@ -28,17 +23,11 @@ pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<App> 
     let ops = ops::router("order-api", db::readiness(&pool));
     let generator = OrderGenerator::new(store.clone(), shutdown.clone());
     let router = http::router(store, generator.clone(), &access).merge(ops);
-    Ok(App { router, generator })
-}
-
-pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    let app = build(&config, &shutdown).await?;
-    let listener = runtime::serve::bind(config.addr)
-        .await
-        .with_context(|| format!("binding {}", config.addr))?;
-    runtime::serve::serve(listener, app.router, shutdown).await?;
-    // The generator saw the same shutdown; wait for its order in flight.
-    app.generator.stop().await;
-    tracing::info!("order-api stopped");
-    Ok(())
+    let app = App::bind("order-api", config.addr, router).await?;
+    // Stopping waits for the generator's order in flight.
+    Ok(app.with_work(|shutdown| async move {
+        shutdown.requested().await;
+        generator.stop().await;
+        Ok(())
+    }))
 }

@@ -8,36 +8,24 @@ use crate::{
     store::{ExecutionStore, ALL_MIGRATIONS},
 };
 use anyhow::Context;
-use kafka::consume::{ConsumeLoop, RetryPolicy};
-use runtime::{db, ops, Shutdown};
-use std::sync::Arc;
+use kafka::consume::ConsumeLoop;
+use runtime::backoff::Backoff;
+use runtime::{db, ops, App, Shutdown};
 
 pub const SERVICE: &str = "order-processor";
 
-pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    db::migrate(&config.database_url, ALL_MIGRATIONS)
+/// The order-processor unstarted: `/metrics/orders`, health and metrics on its bound address,
+/// the consume loop as its work.
+pub async fn build(config: Config) -> anyhow::Result<App> {
+    let pool = db::open(&config.database_url, ALL_MIGRATIONS, &config.pool)
         .await
-        .context("migrating the order-processor database")?;
-    let pool = db::pool(&config.database_url, &config.pool)?;
+        .context("opening the order-processor database")?;
     let store = ExecutionStore::new(pool.clone());
-
-    let ready: ops::ReadinessCheck = Arc::new(move || {
-        let pool = pool.clone();
-        Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
-    });
-    let listener = runtime::serve::bind(config.addr)
-        .await
-        .with_context(|| format!("binding {}", config.addr))?;
     // The ops router installs the metrics recorder; counters described before it would be lost.
-    let router = ops::router(SERVICE, ready).merge(http::router(store.clone()));
+    let router = ops::router(SERVICE, db::readiness(&pool)).merge(http::router(store.clone()));
     handler::describe_metrics();
-    let server = tokio::spawn(runtime::serve::serve(listener, router, shutdown.clone()));
-
-    let result = consume(&config, store, &shutdown).await;
-    shutdown.trigger();
-    server.await??;
-    tracing::info!("order-processor stopped");
-    result
+    let app = App::bind(SERVICE, config.addr, router).await?;
+    Ok(app.with_work(|shutdown| async move { consume(&config, store, &shutdown).await }))
 }
 
 async fn consume(
@@ -46,33 +34,24 @@ async fn consume(
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
     let topic = config.orders_topic();
-    let backoff = RetryPolicy {
+    let backoff = Backoff {
         min: config.retry_base,
         max: config.retry_max,
     };
     // The broker may not be up yet: keep trying to join until it is, or until shutdown.
-    let mut attempt = 0;
-    let consumer = loop {
-        match ConsumeLoop::new(
-            &config.kafka,
-            SERVICE,
-            &config.group,
-            std::slice::from_ref(&topic),
-            backoff,
-        )
-        .await
-        {
-            Ok(consumer) => break consumer,
-            Err(e) => {
-                let delay = backoff.delay(attempt);
-                attempt += 1;
-                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "joining the broker failed; retrying");
-                tokio::select! {
-                    _ = shutdown.requested() => return Ok(()),
-                    _ = tokio::time::sleep(delay) => {}
-                }
-            }
-        }
+    let joined = backoff
+        .until_ok("joining the broker", shutdown, || {
+            ConsumeLoop::new(
+                &config.kafka,
+                SERVICE,
+                &config.group,
+                std::slice::from_ref(&topic),
+                backoff,
+            )
+        })
+        .await;
+    let Some(consumer) = joined else {
+        return Ok(());
     };
     tracing::info!(%topic, group = %config.group, "consuming");
     let mut handler =

@@ -29,11 +29,11 @@ use crate::{
     leader,
     publisher::{InFlight, Published, Publisher},
 };
-use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
 use codec::{EventEncoder, EventFormat};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures::{FutureExt, StreamExt};
+use runtime::backoff::Backoff;
 use runtime::Shutdown;
 use std::{
     collections::VecDeque,
@@ -295,13 +295,9 @@ async fn register_schemas(
 
 /// Exponential backoff with jitter, 200 ms doubling up to 30 s, by consecutive failures.
 fn retry_delay(failures: u32) -> Duration {
-    const MAX: Duration = Duration::from_secs(30);
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(MAX)
-        .with_jitter()
-        .without_max_times()
-        .build()
-        .nth(failures.min(16) as usize)
-        .map_or(MAX, |delay| delay.min(MAX))
+    Backoff {
+        min: Duration::from_millis(200),
+        max: Duration::from_secs(30),
+    }
+    .delay(failures)
 }

@@ -2,16 +2,19 @@
 
 use crate::{config::Config, handler::ReplicationHandler, read_model::ReadModel};
 use anyhow::Context;
-use kafka::consume::{ConsumeLoop, RetryPolicy};
+use kafka::consume::ConsumeLoop;
 use mongodb::{
     bson::doc,
     options::{ClientOptions, WriteConcern},
     Client,
 };
-use runtime::{ops, Shutdown};
+use runtime::backoff::Backoff;
+use runtime::{ops, App, Shutdown};
 use std::{sync::Arc, time::Duration};
 
-pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+/// The replicator unstarted: health and metrics on its bound address, the consume loop (or a
+/// resync that stops once caught up) as its work.
+pub async fn build(config: Config) -> anyhow::Result<App> {
     let mut options = ClientOptions::parse(&config.mongodb_uri)
         .await
         .context("parsing MONGODB_URI")?;
@@ -43,9 +46,15 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
                 .map_err(|e| e.to_string())
         })
     });
-    let server =
-        runtime::serve::spawn_ops(config.addr, "replicator", ready, shutdown.clone()).await?;
+    let app = App::bind("replicator", config.addr, ops::router("replicator", ready)).await?;
+    Ok(app.with_work(|shutdown| replicate(config, db, shutdown)))
+}
 
+async fn replicate(
+    config: Config,
+    db: mongodb::Database,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let topics: Vec<String> = config
         .topics
         .iter()
@@ -56,7 +65,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
         "replicator",
         &config.group,
         &topics,
-        RetryPolicy::default(),
+        Backoff::default(),
     )
     .await?;
     let mut handler = ReplicationHandler::new(
@@ -86,8 +95,6 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
             .run_batches(&mut handler, config.batch_size.into(), shutdown.requested())
             .await
     };
-    tracing::info!(handled, "replicator stopped");
-    shutdown.trigger();
-    server.await??;
+    tracing::info!(handled, "consume loop stopped");
     Ok(())
 }

@@ -6,5 +6,6 @@ use schema_registry::{config::Config, startup};
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     runtime::telemetry::init("schema-registry", &config.log);
-    startup::run(config, Shutdown::on_signals()).await
+    let shutdown = Shutdown::on_signals();
+    startup::build(&config).await?.run(shutdown).await
 }

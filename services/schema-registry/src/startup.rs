@@ -1,5 +1,5 @@
-//! Builds the service from its configuration. `main` runs it; tests build it on port 0 against
-//! their own database.
+//! Builds the service from its configuration, unstarted. `main` runs it; tests build it on port 0
+//! against their own database.
 
 use crate::{
     config::Config,
@@ -8,32 +8,18 @@ use crate::{
     store::{RegistryStore, MIGRATIONS},
 };
 use anyhow::Context;
-use runtime::{db, ops, Shutdown};
-use std::sync::Arc;
+use runtime::{db, ops, App};
 
 pub const SERVICE: &str = "schema-registry";
 
-/// Migrates the database and returns the full router (registry API, health, metrics).
-pub async fn build(config: &Config) -> anyhow::Result<axum::Router> {
+/// Migrates the database and returns the service unstarted: the registry API, health and
+/// metrics on its bound address.
+pub async fn build(config: &Config) -> anyhow::Result<App> {
     let access = config.auth.policy()?;
-    db::migrate(&config.database_url, MIGRATIONS)
+    let pool = db::open(&config.database_url, MIGRATIONS, &config.pool)
         .await
-        .context("migrating the schema registry database")?;
-    let pool = db::pool(&config.database_url, &config.pool)?;
+        .context("opening the schema registry database")?;
     let store = RegistryStore::new(pool.clone(), InUse::new(config.kafka.clone()));
-    let ready: ops::ReadinessCheck = Arc::new(move || {
-        let pool = pool.clone();
-        Box::pin(async move { db::ping(&pool).await.map_err(|e| e.to_string()) })
-    });
-    Ok(http::router(store, &access).merge(ops::router(SERVICE, ready)))
-}
-
-pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    let app = build(&config).await?;
-    let listener = runtime::serve::bind(config.addr)
-        .await
-        .with_context(|| format!("binding {}", config.addr))?;
-    runtime::serve::serve(listener, app, shutdown).await?;
-    tracing::info!("schema-registry stopped");
-    Ok(())
+    let router = http::router(store, &access).merge(ops::router(SERVICE, db::readiness(&pool)));
+    App::bind(SERVICE, config.addr, router).await
 }

@@ -134,11 +134,8 @@ pub async fn spawn_gateway_on(database_url: &str, options: GatewayOptions) -> Te
     let app = startup::build(&cli.config, &shutdown)
         .await
         .expect("building the gateway");
-    let listener = runtime::serve::bind(cli.config.addr)
-        .await
-        .expect("binding");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(runtime::serve::serve(listener, app, shutdown.clone()));
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run(shutdown.clone()));
     TestGateway {
         base,
         database_url: database_url.to_owned(),

@@ -17,8 +17,7 @@ pub async fn spawn_app() -> TestApp {
         database_url,
         &[],
         |args, shutdown| async move {
-            let app = startup::build(&Config::try_parse_from(args)?, &shutdown).await?;
-            Ok(app.router)
+            startup::build(&Config::try_parse_from(args)?, &shutdown).await
         },
     )
     .await

@@ -57,10 +57,9 @@ pub async fn spawn_app() -> TestApp {
     let app = startup::build(&config)
         .await
         .expect("building schema-registry");
-    let listener = runtime::serve::bind(config.addr).await.expect("binding");
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let base = format!("http://{}", app.local_addr());
     let shutdown = Shutdown::new();
-    tokio::spawn(runtime::serve::serve(listener, app, shutdown.clone()));
+    tokio::spawn(app.run(shutdown.clone()));
     TestApp {
         base,
         database_url,

@@ -16,6 +16,7 @@ use rdkafka::{
     producer::{FutureProducer, FutureRecord},
     Message, Offset, TopicPartitionList,
 };
+use runtime::backoff::Backoff;
 use std::{collections::BTreeMap, future::Future, pin::Pin, time::Duration};
 
 /// What became of one message.
@@ -85,40 +86,10 @@ impl<H: Handler + Send> BatchHandler for OneAtATime<'_, H> {
     }
 }
 
-/// Retry timing for [`Outcome::Retry`]: exponential with jitter between `min` and `max`.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub min: Duration,
-    pub max: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            min: Duration::from_millis(200),
-            max: Duration::from_secs(10),
-        }
-    }
-}
-
-impl RetryPolicy {
-    pub fn delay(&self, attempt: u32) -> Duration {
-        use backon::BackoffBuilder;
-        backon::ExponentialBuilder::default()
-            .with_min_delay(self.min)
-            .with_max_delay(self.max)
-            .with_jitter()
-            .without_max_times()
-            .build()
-            .nth(attempt.min(20) as usize)
-            .map_or(self.max, |d| d.min(self.max))
-    }
-}
-
 pub struct ConsumeLoop {
     consumer: StreamConsumer,
     dead_letters: FutureProducer,
-    retry: RetryPolicy,
+    retry: Backoff,
     name: &'static str,
     lag_checked: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -131,7 +102,7 @@ impl ConsumeLoop {
         name: &'static str,
         group: &str,
         topics: &[String],
-        retry: RetryPolicy,
+        retry: Backoff,
     ) -> Result<Self, KafkaError> {
         let dead_letter_topics: Vec<String> = topics
             .iter()
@@ -415,25 +386,6 @@ mod tests {
         assert_eq!(
             list.find_partition("b", 0).unwrap().offset(),
             Offset::Offset(5)
-        );
-    }
-
-    #[test]
-    fn retry_delays_grow_and_stay_within_bounds() {
-        let policy = RetryPolicy {
-            min: Duration::from_millis(100),
-            max: Duration::from_secs(2),
-        };
-        for attempt in 0..30 {
-            let d = policy.delay(attempt);
-            assert!(
-                d >= Duration::from_millis(100) && d <= Duration::from_secs(2),
-                "{attempt}: {d:?}"
-            );
-        }
-        assert!(
-            policy.delay(10) >= Duration::from_secs(1),
-            "late attempts wait long"
         );
     }
 }

@@ -81,22 +81,3 @@ pub async fn serve_with(
     graceful.shutdown().await;
     Ok(())
 }
-
-/// For processes whose work is not HTTP (relay, consumers): binds `addr` and serves the ops
-/// endpoints (health, metrics) in the background until `shutdown`. Await the handle after
-/// triggering shutdown.
-pub async fn spawn_ops(
-    addr: SocketAddr,
-    service: &'static str,
-    ready: crate::ops::ReadinessCheck,
-    shutdown: Shutdown,
-) -> std::io::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
-    let listener = bind(addr)
-        .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("binding {addr}: {e}")))?;
-    Ok(tokio::spawn(serve(
-        listener,
-        crate::ops::router(service, ready),
-        shutdown,
-    )))
-}

@@ -45,11 +45,11 @@ pub fn client_with_token(token: &str) -> Client {
 impl ApiApp {
     /// Builds the API named `name` with `build`, which gets its command line (`--addr`,
     /// `--database-url database_url`, JWT auth with [`crate::TEST_JWT_SECRET`], then `extra`)
-    /// and the shutdown the test triggers when the app is dropped; then serves it.
+    /// and the shutdown the test triggers when the app is dropped; then runs it.
     pub async fn start<B, F>(name: &str, database_url: String, extra: &[&str], build: B) -> Self
     where
         B: FnOnce(Vec<String>, Shutdown) -> F,
-        F: Future<Output = anyhow::Result<axum::Router>>,
+        F: Future<Output = anyhow::Result<runtime::App>>,
     {
         let env = TestEnv::get();
         let args: Vec<String> = [
@@ -68,14 +68,11 @@ impl ApiApp {
         .map(|s| s.to_string())
         .collect();
         let shutdown = Shutdown::new();
-        let router = build(args, shutdown.clone())
+        let app = build(args, shutdown.clone())
             .await
             .unwrap_or_else(|e| panic!("building {name}: {e:#}"));
-        let listener = runtime::serve::bind("127.0.0.1:0".parse().expect("an address"))
-            .await
-            .expect("binding");
-        let base = format!("http://{}", listener.local_addr().expect("an address"));
-        tokio::spawn(runtime::serve::serve(listener, router, shutdown.clone()));
+        let base = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run(shutdown.clone()));
         Self {
             base,
             database_url,
