@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use outbox::Aggregate;
-use resource::{Collection, Conn, Creatable, Mutable, Store, StoreError};
+use resource::{Collection, Creatable, Mutable, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -57,6 +57,25 @@ pub struct Customer {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The writable columns, as a create and an update both set them.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = customers, treat_none_as_null = true)]
+struct Columns<'a> {
+    name: &'a str,
+    email: &'a str,
+    phone: Option<&'a str>,
+}
+
+impl<'a> From<&'a CustomerFields> for Columns<'a> {
+    fn from(fields: &'a CustomerFields) -> Self {
+        Self {
+            name: fields.name.as_str(),
+            email: fields.email.as_str(),
+            phone: fields.phone.as_ref().map(|p| p.as_str()),
+        }
+    }
+}
+
 /// Customers as a resource: the table's own queries and rules; the transactions are
 /// `resource::Store`'s.
 pub struct Customers;
@@ -69,14 +88,6 @@ impl Collection for Customers {
     const AGGREGATE: Aggregate = CUSTOMER;
     const WRITES_METRIC: &'static str = "customer_api_writes_total";
 
-    fn key(row: &Customer) -> (DateTime<Utc>, Uuid) {
-        (row.created_at, row.id)
-    }
-
-    fn version(row: &Customer) -> i64 {
-        row.version
-    }
-
     resource::live_rows!(customers, Customer);
 }
 
@@ -88,22 +99,7 @@ impl Creatable for Customers {
         input.parse()
     }
 
-    async fn insert(conn: &mut Conn, fields: &CustomerFields) -> QueryResult<Customer> {
-        let now = Utc::now();
-        diesel::insert_into(customers::table)
-            .values((
-                customers::id.eq(Uuid::now_v7()),
-                customers::name.eq(fields.name.as_str()),
-                customers::email.eq(fields.email.as_str()),
-                customers::phone.eq(fields.phone.as_ref().map(|p| p.as_str())),
-                customers::version.eq(1),
-                customers::created_at.eq(now),
-                customers::updated_at.eq(now),
-            ))
-            .returning(Customer::as_returning())
-            .get_result(conn)
-            .await
-    }
+    resource::live_rows!(insert customers, Customer, Columns::from);
 
     fn on_constraint(constraint: &str, fields: &CustomerFields) -> Option<StoreError> {
         (constraint == EMAIL_KEY).then(|| StoreError::Conflict {
@@ -135,19 +131,5 @@ impl Mutable for Customers {
         patch.apply(current)
     }
 
-    async fn write(conn: &mut Conn, id: Uuid, fields: &CustomerFields) -> QueryResult<Customer> {
-        diesel::update(customers::table.find(id))
-            .set((
-                customers::name.eq(fields.name.as_str()),
-                customers::email.eq(fields.email.as_str()),
-                customers::phone.eq(fields.phone.as_ref().map(|p| p.as_str())),
-                customers::version.eq(customers::version + 1),
-                customers::updated_at.eq(Utc::now()),
-            ))
-            .returning(Customer::as_returning())
-            .get_result(conn)
-            .await
-    }
-
-    resource::live_rows!(soft_delete customers);
+    resource::live_rows!(update customers, Customer, Columns::from);
 }

@@ -29,6 +29,23 @@ pub struct Cast {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The writable columns, as a create and an update both set them.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = casts, treat_none_as_null = true)]
+struct Columns<'a> {
+    name: &'a str,
+    nationality: Option<&'a str>,
+}
+
+impl<'a> From<&'a CastFields> for Columns<'a> {
+    fn from(fields: &'a CastFields) -> Self {
+        Self {
+            name: fields.name.as_str(),
+            nationality: fields.nationality.as_ref().map(|n| n.as_str()),
+        }
+    }
+}
+
 /// Casts as a resource.
 pub struct Casts;
 
@@ -37,14 +54,6 @@ impl Collection for Casts {
     type Filter = ();
     const AGGREGATE: Aggregate = CAST;
     const WRITES_METRIC: &'static str = WRITES_METRIC;
-
-    fn key(row: &Cast) -> (DateTime<Utc>, Uuid) {
-        (row.created_at, row.id)
-    }
-
-    fn version(row: &Cast) -> i64 {
-        row.version
-    }
 
     resource::live_rows!(casts, Cast);
 }
@@ -57,21 +66,7 @@ impl Creatable for Casts {
         input.parse()
     }
 
-    async fn insert(conn: &mut Conn, fields: &CastFields) -> QueryResult<Cast> {
-        let now = Utc::now();
-        diesel::insert_into(casts::table)
-            .values((
-                casts::id.eq(Uuid::now_v7()),
-                casts::name.eq(fields.name.as_str()),
-                casts::nationality.eq(fields.nationality.as_ref().map(|n| n.as_str())),
-                casts::version.eq(1),
-                casts::created_at.eq(now),
-                casts::updated_at.eq(now),
-            ))
-            .returning(Cast::as_returning())
-            .get_result(conn)
-            .await
-    }
+    resource::live_rows!(insert casts, Cast, Columns::from);
 }
 
 impl Mutable for Casts {
@@ -89,20 +84,7 @@ impl Mutable for Casts {
         patch.apply(current)
     }
 
-    async fn write(conn: &mut Conn, id: Uuid, fields: &CastFields) -> QueryResult<Cast> {
-        diesel::update(casts::table.find(id))
-            .set((
-                casts::name.eq(fields.name.as_str()),
-                casts::nationality.eq(fields.nationality.as_ref().map(|n| n.as_str())),
-                casts::version.eq(casts::version + 1),
-                casts::updated_at.eq(Utc::now()),
-            ))
-            .returning(Cast::as_returning())
-            .get_result(conn)
-            .await
-    }
-
-    resource::live_rows!(soft_delete casts);
+    resource::live_rows!(update casts, Cast, Columns::from);
 
     /// A cast stays while a live movie names it. The update lock (taken before this) waits for
     /// movie writes that share-locked this cast, and the query below (a new snapshot) then sees

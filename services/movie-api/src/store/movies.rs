@@ -50,6 +50,31 @@ pub struct MovieFilter {
     pub expiring: Option<ExpiryWindow>,
 }
 
+/// The writable columns, as a create and an update both set them.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = movies, treat_none_as_null = true)]
+struct Columns<'a> {
+    title: &'a str,
+    plot: Option<&'a str>,
+    genres: Vec<&'static str>,
+    cast_ids: &'a [Uuid],
+    release_year: Option<i32>,
+    expiry_date: Option<NaiveDate>,
+}
+
+impl<'a> From<&'a MovieFields> for Columns<'a> {
+    fn from(fields: &'a MovieFields) -> Self {
+        Self {
+            title: fields.title.as_str(),
+            plot: fields.plot.as_ref().map(|p| p.as_str()),
+            genres: fields.genres.names(),
+            cast_ids: fields.cast_ids.as_slice(),
+            release_year: fields.release_year.map(|y| y.get()),
+            expiry_date: fields.expiry_date,
+        }
+    }
+}
+
 /// Movies as a resource.
 pub struct Movies;
 
@@ -58,14 +83,6 @@ impl Collection for Movies {
     type Filter = MovieFilter;
     const AGGREGATE: Aggregate = MOVIE;
     const WRITES_METRIC: &'static str = WRITES_METRIC;
-
-    fn key(row: &Movie) -> (DateTime<Utc>, Uuid) {
-        (row.created_at, row.id)
-    }
-
-    fn version(row: &Movie) -> i64 {
-        row.version
-    }
 
     resource::live_rows!(movies, Movie, |query, filter| {
         let mut query = query;
@@ -92,25 +109,7 @@ impl Creatable for Movies {
         lock_casts(conn, fields.cast_ids.as_slice()).await
     }
 
-    async fn insert(conn: &mut Conn, fields: &MovieFields) -> QueryResult<Movie> {
-        let now = Utc::now();
-        diesel::insert_into(movies::table)
-            .values((
-                movies::id.eq(Uuid::now_v7()),
-                movies::title.eq(fields.title.as_str()),
-                movies::plot.eq(fields.plot.as_ref().map(|p| p.as_str())),
-                movies::genres.eq(fields.genres.names()),
-                movies::cast_ids.eq(fields.cast_ids.as_slice()),
-                movies::release_year.eq(fields.release_year.map(|y| y.get())),
-                movies::expiry_date.eq(fields.expiry_date),
-                movies::version.eq(1),
-                movies::created_at.eq(now),
-                movies::updated_at.eq(now),
-            ))
-            .returning(Movie::as_returning())
-            .get_result(conn)
-            .await
-    }
+    resource::live_rows!(insert movies, Movie, Columns::from);
 }
 
 impl Mutable for Movies {
@@ -132,24 +131,7 @@ impl Mutable for Movies {
         patch.apply(current)
     }
 
-    async fn write(conn: &mut Conn, id: Uuid, fields: &MovieFields) -> QueryResult<Movie> {
-        diesel::update(movies::table.find(id))
-            .set((
-                movies::title.eq(fields.title.as_str()),
-                movies::plot.eq(fields.plot.as_ref().map(|p| p.as_str())),
-                movies::genres.eq(fields.genres.names()),
-                movies::cast_ids.eq(fields.cast_ids.as_slice()),
-                movies::release_year.eq(fields.release_year.map(|y| y.get())),
-                movies::expiry_date.eq(fields.expiry_date),
-                movies::version.eq(movies::version + 1),
-                movies::updated_at.eq(Utc::now()),
-            ))
-            .returning(Movie::as_returning())
-            .get_result(conn)
-            .await
-    }
-
-    resource::live_rows!(soft_delete movies);
+    resource::live_rows!(update movies, Movie, Columns::from);
 }
 
 /// Share-locks the live casts among `ids` until the transaction ends and fails naming the ids

@@ -309,16 +309,31 @@ fn count_write<R: Collection>(op: Op) {
     .increment(1);
 }
 
-/// `find`, `page` and `soft_delete` for a table with the platform's columns (`id`, `version`,
-/// `created_at`, `updated_at`, `deleted_at`): expands inside `impl Collection` (the first two)
-/// and `impl Mutable` (`soft_delete`). The optional closure narrows a listing by the filter.
-/// The caller has `diesel::prelude::*` and `diesel_async::RunQueryDsl` in scope.
+/// The queries of a table with the platform's columns (`id`, `version`, `created_at`,
+/// `updated_at`, `deleted_at`), whose row type has `id`, `version` and `created_at` fields:
+/// - `live_rows!(table, Row)` inside `impl Collection`: `key`, `version`, `find`, `page` (with
+///   an optional `|query, filter| …` that narrows a listing);
+/// - `live_rows!(insert table, Row, columns)` inside `impl Creatable`: `insert`, at version 1;
+/// - `live_rows!(update table, Row, columns)` inside `impl Mutable`: `write` (bumping the
+///   version) and `soft_delete`.
+///
+/// `columns` turns `&Self::Fields` into the resource's writable columns (a struct deriving
+/// `Insertable` and `AsChangeset`), so the two writes set the same columns from one place. The
+/// caller has `diesel::prelude::*` and `diesel_async::RunQueryDsl` in scope.
 #[macro_export]
 macro_rules! live_rows {
     ($table:ident, $row:ty) => {
         $crate::live_rows!($table, $row, |query, _filter| query);
     };
     ($table:ident, $row:ty, |$query:ident, $filter:ident| $narrow:expr) => {
+        fn key(row: &$row) -> (chrono::DateTime<chrono::Utc>, uuid::Uuid) {
+            (row.created_at, row.id)
+        }
+
+        fn version(row: &$row) -> i64 {
+            row.version
+        }
+
         async fn find(
             conn: &mut $crate::Conn,
             id: uuid::Uuid,
@@ -351,7 +366,42 @@ macro_rules! live_rows {
                 .await
         }
     };
-    (soft_delete $table:ident) => {
+    (insert $table:ident, $row:ty, $columns:expr) => {
+        async fn insert(
+            conn: &mut $crate::Conn,
+            fields: &Self::Fields,
+        ) -> diesel::QueryResult<$row> {
+            let now = chrono::Utc::now();
+            diesel::insert_into($table::table)
+                .values((
+                    $table::id.eq(uuid::Uuid::now_v7()),
+                    $columns(fields),
+                    $table::version.eq(1),
+                    $table::created_at.eq(now),
+                    $table::updated_at.eq(now),
+                ))
+                .returning(<$row>::as_returning())
+                .get_result(conn)
+                .await
+        }
+    };
+    (update $table:ident, $row:ty, $columns:expr) => {
+        async fn write(
+            conn: &mut $crate::Conn,
+            id: uuid::Uuid,
+            fields: &Self::Fields,
+        ) -> diesel::QueryResult<$row> {
+            diesel::update($table::table.find(id))
+                .set((
+                    $columns(fields),
+                    $table::version.eq($table::version + 1),
+                    $table::updated_at.eq(chrono::Utc::now()),
+                ))
+                .returning(<$row>::as_returning())
+                .get_result(conn)
+                .await
+        }
+
         async fn soft_delete(conn: &mut $crate::Conn, id: uuid::Uuid) -> diesel::QueryResult<i64> {
             let now = chrono::Utc::now();
             diesel::update($table::table.find(id))
