@@ -123,8 +123,10 @@ postgres_running() {
 
 # start_postgres DATA_DIR PORT LOGFILE [SERVER_OPTION...]
 # Creates the cluster when DATA_DIR has none (trust auth, user postgres, UTF8), then starts it
-# listening on 127.0.0.1:PORT only, with its unix socket beside the data dir. SERVER_OPTIONs
-# (e.g. `-c fsync=off`) are passed to postgres. Does nothing when it already runs.
+# listening on 127.0.0.1:PORT only, with its unix socket beside the data dir, and with
+# wal_level=logical (the relay's RELAY_CAPTURE=wal reads the outbox from a logical replication
+# slot, as Debezium does). SERVER_OPTIONs (e.g. `-c fsync=off`) are passed to postgres. Does
+# nothing when it already runs.
 start_postgres() {
     local data port=$2 logfile sockdir
     data=$(abspath "$1")
@@ -150,7 +152,8 @@ start_postgres() {
             }
         fi
         log "starting PostgreSQL on 127.0.0.1:$port (data: $data, log: $logfile)"
-        local opts="-c listen_addresses=127.0.0.1 -p $port -k $sockdir"
+        local opts="-c listen_addresses=127.0.0.1 -p $port -k $sockdir -c wal_level=logical"
+        opts+=" -c max_replication_slots=64 -c max_wal_senders=64"
         if [[ $# -gt 0 ]]; then opts+=" $*"; fi
         local attempt log_start
         for attempt in 1 2; do

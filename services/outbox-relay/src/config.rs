@@ -29,6 +29,23 @@ pub struct Config {
     /// connection).
     #[arg(long, env = "RELAY_POLL_INTERVAL_MS", default_value = "1000", value_parser = millis)]
     pub poll_interval: Duration,
+    /// How the relay finds new events: `poll` reads the table (woken by NOTIFY) and marks
+    /// what it published; `wal` reads the outbox's inserts from a logical replication slot
+    /// (`pgoutput`; PostgreSQL with `wal_level=logical`) and deletes what it published.
+    #[arg(long, env = "RELAY_CAPTURE", value_enum, default_value_t = Capture::Poll)]
+    pub capture: Capture,
+    /// `wal`: the replication slot; default `outbox_relay_<database>` (slot names are
+    /// cluster-wide, so each outbox database gets its own).
+    #[arg(long, env = "RELAY_SLOT", value_parser = identifier)]
+    pub slot: Option<String>,
+    /// `wal`: the publication of the outbox table (inserts only) in the relay's database.
+    #[arg(long, env = "RELAY_PUBLICATION", default_value = "outbox_relay", value_parser = identifier)]
+    pub publication: String,
+    /// `wal`: how often a relay with nothing in flight writes a heartbeat into the log and
+    /// confirms its position when it comes back, so the slot keeps no log a quiet database
+    /// no longer needs.
+    #[arg(long, env = "RELAY_HEARTBEAT_MS", default_value = "10000", value_parser = millis)]
+    pub heartbeat_interval: Duration,
     /// How often a standby tries to become the publisher.
     #[arg(long, env = "RELAY_STANDBY_POLL_MS", default_value = "1000", value_parser = millis)]
     pub standby_poll: Duration,
@@ -60,7 +77,45 @@ pub struct Config {
     pub log: runtime::telemetry::LogArgs,
 }
 
+/// How the relay finds new outbox events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Capture {
+    Poll,
+    Wal,
+}
+
+/// A PostgreSQL name the relay may put in SQL as it is: lower-case letters, digits, `_`.
+fn identifier(raw: &str) -> Result<String, String> {
+    let valid = !raw.is_empty()
+        && raw.len() <= 63
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err("1 to 63 of a-z, 0-9 and _".into())
+    }
+}
+
 impl Config {
+    /// The replication slot: `RELAY_SLOT`, or one named for the database.
+    pub fn slot_name(&self) -> String {
+        self.slot.clone().unwrap_or_else(|| {
+            let database = url::Url::parse(&self.database_url)
+                .ok()
+                .map(|u| u.path().trim_start_matches('/').to_owned())
+                .unwrap_or_default();
+            let cleaned: String = database
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .take(50)
+                .collect();
+            format!("outbox_relay_{cleaned}")
+        })
+    }
+
     /// The bearer token for the schema registry: an admin token for a day (registrations
     /// happen at start), or none without `JWT_SECRET` (a registry that takes anonymous writes).
     pub fn registry_token(&self) -> Option<String> {

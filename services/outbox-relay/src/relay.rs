@@ -25,9 +25,10 @@
 //! `published_at` update republishes that batch, and consumers deduplicate by event id/version.
 
 use crate::{
-    config::Config,
+    config::{Capture, Config},
     leader,
     publisher::{InFlight, Published, Publisher},
+    wal,
 };
 use chrono::Utc;
 use codec::{EventEncoder, EventFormat};
@@ -41,19 +42,21 @@ use std::{
 };
 
 #[derive(Debug, thiserror::Error)]
-enum RelayError {
+pub enum RelayError {
     #[error(transparent)]
     Outbox(#[from] outbox::OutboxError),
     #[error(transparent)]
     Kafka(#[from] kafka::KafkaError),
     #[error("publishing failed: {0}")]
     Publish(String),
-    #[error("LISTEN failed: {0}")]
-    Listen(#[from] diesel::result::Error),
+    #[error("query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("replication: {0}")]
+    Replication(String),
 }
 
 /// How often the backlog gauges are refreshed while publishing.
-const BACKLOG_REPORT_INTERVAL: Duration = Duration::from_secs(1);
+pub const BACKLOG_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct OutboxRelay {
     config: Config,
@@ -132,11 +135,48 @@ impl OutboxRelay {
         shutdown: &Shutdown,
         failures: &mut u32,
     ) -> Result<(), RelayError> {
+        match self.config.capture {
+            Capture::Poll => self.poll(conn, publisher, shutdown, failures).await,
+            Capture::Wal => self.stream(conn, publisher, shutdown).await,
+        }
+    }
+
+    /// `RELAY_CAPTURE=wal`: a new slot streams only what commits after it, so what the table
+    /// held before is published first, with the polling drain.
+    async fn stream(
+        &self,
+        conn: &mut AsyncPgConnection,
+        publisher: &mut Publisher,
+        shutdown: &Shutdown,
+    ) -> Result<(), RelayError> {
+        let c = &self.config;
+        let slot = c.slot_name();
+        let mut upkeep = Upkeep::new(Some(slot.clone()));
+        wal::slot::ensure(conn, &c.publication, &slot).await?;
+        if wal::slot::needs_drain(conn, &slot).await? {
+            self.drain(conn, publisher, shutdown, &mut upkeep).await?;
+            if shutdown.is_triggered() {
+                return Ok(());
+            }
+            wal::slot::mark_drained(conn, &slot).await?;
+        }
+        wal::stream(c, conn, publisher, shutdown, &mut upkeep).await
+    }
+
+    /// `RELAY_CAPTURE=poll`: drain the table whenever a commit notifies (or the poll interval
+    /// passes).
+    async fn poll(
+        &self,
+        conn: &mut AsyncPgConnection,
+        publisher: &mut Publisher,
+        shutdown: &Shutdown,
+        failures: &mut u32,
+    ) -> Result<(), RelayError> {
         let c = &self.config;
         diesel::sql_query(format!("LISTEN {}", outbox::NOTIFY_CHANNEL))
             .execute(conn)
             .await?;
-        let mut upkeep = Upkeep::default();
+        let mut upkeep = Upkeep::new(None);
         loop {
             metrics::counter!("relay_drains_total").increment(1);
             // Before the drain too, so that the backlog shows while the broker is unreachable.
@@ -205,7 +245,11 @@ impl OutboxRelay {
             let ids: Vec<i64> = oldest.events().iter().map(|e| e.id).collect();
             let Published { acked, error } = oldest.acknowledged().await;
             if acked > 0 {
-                outbox::mark_published(conn, &ids[..acked]).await?;
+                // From the log, the table keeps only what is yet to be published.
+                match c.capture {
+                    Capture::Poll => outbox::mark_published(conn, &ids[..acked]).await?,
+                    Capture::Wal => outbox::delete(conn, &ids[..acked]).await?,
+                };
                 metrics::counter!("relay_published_total").increment(acked as u64);
             }
             if let Some(error) = error {
@@ -222,15 +266,28 @@ impl OutboxRelay {
 /// The relay's periodic chores, each at most at its own interval, wherever the relay is: the
 /// backlog gauges (at most once a second: the count walks every index entry vacuum has not yet
 /// removed, tens of milliseconds after a large drain, and at 1 000 commits/s the relay wakes
-/// for nearly every commit) and pruning of published rows (every `OUTBOX_PRUNE_INTERVAL_SECS`).
-#[derive(Default)]
-struct Upkeep {
+/// for nearly every commit), with the log the slot retains in `wal` mode, and pruning of
+/// published rows (every `OUTBOX_PRUNE_INTERVAL_SECS`).
+pub struct Upkeep {
+    slot: Option<String>,
     last_backlog_report: Option<Instant>,
     last_prune: Option<Instant>,
 }
 
 impl Upkeep {
-    async fn run(&mut self, c: &Config, conn: &mut AsyncPgConnection) -> Result<(), RelayError> {
+    fn new(slot: Option<String>) -> Self {
+        Self {
+            slot,
+            last_backlog_report: None,
+            last_prune: None,
+        }
+    }
+
+    pub async fn run(
+        &mut self,
+        c: &Config,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), RelayError> {
         if self
             .last_backlog_report
             .is_none_or(|t| t.elapsed() >= BACKLOG_REPORT_INTERVAL)
@@ -242,6 +299,11 @@ impl Upkeep {
                 .map(|t| (Utc::now() - t).to_std().unwrap_or_default().as_secs_f64())
                 .unwrap_or(0.0);
             metrics::gauge!("relay_oldest_unpublished_age_seconds").set(age);
+            if let Some(slot) = &self.slot {
+                if let Some(bytes) = crate::wal::slot::retained_bytes(conn, slot).await? {
+                    metrics::gauge!("relay_slot_retained_bytes").set(bytes as f64);
+                }
+            }
             self.last_backlog_report = Some(Instant::now());
         }
         if self

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{assert_complete_and_ordered, keys, read_all, World, WAIT};
+in_both_capture_modes!(a_broker_stalled_mid_pipeline_leaves_no_gap_and_no_reordering);
+
+use common::{assert_complete_and_ordered, keys, read_all, Capture, World, WAIT};
 use test_support::broker::Broker;
 
 /// A topic name Kafka refuses to create: the batch holding its event can never be sent.
@@ -13,7 +15,7 @@ const UNCREATABLE_TOPIC: &str = "no such topic!";
 
 #[tokio::test]
 async fn a_batch_that_cannot_be_sent_holds_back_every_later_batch() {
-    let world = World::new("held").await;
+    let world = World::new("held", Capture::Poll).await;
     let key = keys(1);
     let ids = world.write(&key, 1..=12).await;
     // Version 1's topic cannot be created, so its batch fails before reaching the broker;
@@ -50,11 +52,12 @@ async fn a_batch_that_cannot_be_sent_holds_back_every_later_batch() {
     assert_complete_and_ordered(&records, &key, 12);
 }
 
-#[tokio::test]
-async fn a_broker_stalled_mid_pipeline_leaves_no_gap_and_no_reordering() {
+async fn a_broker_stalled_mid_pipeline_leaves_no_gap_and_no_reordering(capture: Capture) {
     let env = test_support::TestEnv::get();
     let broker = Broker::start(&env).await;
-    let world = World::new("stall").await.on_broker(broker.bootstrap());
+    let world = World::new("stall", capture)
+        .await
+        .on_broker(broker.bootstrap());
     let keys = keys(5);
     let relay = world
         .relay(&[
@@ -88,7 +91,7 @@ async fn a_broker_stalled_mid_pipeline_leaves_no_gap_and_no_reordering() {
 
 #[tokio::test]
 async fn a_long_drain_refreshes_the_backlog_gauge_and_prunes_as_it_goes() {
-    let world = World::new("long-drain").await;
+    let world = World::new("long-drain", Capture::Poll).await;
     let backlog = 2_000;
     world.write(&keys(4), 1..=backlog / 4).await;
     // Ten events a batch, one batch at a time, each lingering 50 ms: a drain of about 10 s.

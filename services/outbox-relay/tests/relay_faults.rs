@@ -4,14 +4,20 @@
 
 mod common;
 
-use common::{assert_complete_and_ordered, keys, read_all, World, WAIT};
+in_both_capture_modes!(
+    relay_survives_sigkill_mid_stream_without_losing_events,
+    a_backlog_deeper_than_the_pipeline_is_published_whole_and_in_commit_order,
+    hot_standby_takes_over_when_the_leader_dies,
+    sigterm_stops_the_relay_cleanly_after_its_batch,
+);
+
+use common::{assert_complete_and_ordered, keys, read_all, Capture, World, WAIT};
 use events::ChangeEvent;
 use serde_json::json;
 use std::time::Duration;
 
-#[tokio::test]
-async fn relay_survives_sigkill_mid_stream_without_losing_events() {
-    let world = World::new("kill").await;
+async fn relay_survives_sigkill_mid_stream_without_losing_events(capture: Capture) {
+    let world = World::new("kill", capture).await;
     let keys = keys(4);
     let mut first = world.relay(&[("RELAY_BATCH_SIZE", "20".into())]).await;
 
@@ -19,6 +25,7 @@ async fn relay_survives_sigkill_mid_stream_without_losing_events() {
         let (db, keys) = (world.db.clone(), keys.clone());
         let w = World {
             env: world.env.clone(),
+            capture,
             db,
             prefix: world.prefix.clone(),
             bootstrap: world.bootstrap.clone(),
@@ -42,9 +49,10 @@ async fn relay_survives_sigkill_mid_stream_without_losing_events() {
     drop(second);
 }
 
-#[tokio::test]
-async fn a_backlog_deeper_than_the_pipeline_is_published_whole_and_in_commit_order() {
-    let world = World::new("pipeline").await;
+async fn a_backlog_deeper_than_the_pipeline_is_published_whole_and_in_commit_order(
+    capture: Capture,
+) {
+    let world = World::new("pipeline", capture).await;
     let keys = keys(5);
     // Written before the relay starts: 300 events in batches of 7, four batches in flight at a
     // time, while a second writer keeps committing to the same keys.
@@ -67,7 +75,7 @@ async fn a_backlog_deeper_than_the_pipeline_is_published_whole_and_in_commit_ord
 
 #[tokio::test]
 async fn a_burst_of_commits_wakes_the_relay_once_not_once_per_commit() {
-    let world = World::new("wakeups").await;
+    let world = World::new("wakeups", Capture::Poll).await;
     let keys = keys(1);
     let relay = world.relay(&[]).await;
     relay.wait_until_leader().await;
@@ -92,9 +100,8 @@ async fn a_burst_of_commits_wakes_the_relay_once_not_once_per_commit() {
     );
 }
 
-#[tokio::test]
-async fn hot_standby_takes_over_when_the_leader_dies() {
-    let world = World::new("standby").await;
+async fn hot_standby_takes_over_when_the_leader_dies(capture: Capture) {
+    let world = World::new("standby", capture).await;
     let keys = keys(2);
     let mut leader = world.relay(&[]).await;
     leader.wait_until_leader().await;
@@ -127,7 +134,7 @@ async fn hot_standby_takes_over_when_the_leader_dies() {
 
 #[tokio::test]
 async fn published_events_are_pruned_after_the_retention() {
-    let world = World::new("prune").await;
+    let world = World::new("prune", Capture::Poll).await;
     let _relay = world
         .relay(&[
             ("OUTBOX_RETENTION_SECS", "1".into()),
@@ -143,9 +150,8 @@ async fn published_events_are_pruned_after_the_retention() {
     .await;
 }
 
-#[tokio::test]
-async fn sigterm_stops_the_relay_cleanly_after_its_batch() {
-    let world = World::new("sigterm").await;
+async fn sigterm_stops_the_relay_cleanly_after_its_batch(capture: Capture) {
+    let world = World::new("sigterm", capture).await;
     let mut relay = world.relay(&[]).await;
     let ids = world.write(&keys(1), 1..=3).await;
     read_all(&world, &ids).await;
@@ -163,7 +169,7 @@ async fn sigterm_stops_the_relay_cleanly_after_its_batch() {
 
 #[tokio::test]
 async fn events_decode_as_the_envelope_they_were_written_as() {
-    let world = World::new("envelope").await;
+    let world = World::new("envelope", Capture::Poll).await;
     let _relay = world.relay(&[]).await;
     let key = keys(1);
     let ids = world.write(&key, 1..=2).await;
@@ -176,7 +182,7 @@ async fn events_decode_as_the_envelope_they_were_written_as() {
 
 #[tokio::test]
 async fn readiness_probes_reuse_one_connection_instead_of_opening_one_each() {
-    let world = World::new("probes").await;
+    let world = World::new("probes", Capture::Poll).await;
     let relay = world.relay(&[]).await;
     relay.wait_until_leader().await;
     let name = world.db.rsplit('/').next().unwrap().to_owned();

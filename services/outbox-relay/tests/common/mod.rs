@@ -12,8 +12,45 @@ use uuid::Uuid;
 
 pub const WAIT: Duration = Duration::from_secs(90);
 
+/// How the relay under test finds events (`RELAY_CAPTURE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capture {
+    Poll,
+    Wal,
+}
+
+impl Capture {
+    pub fn name(self) -> &'static str {
+        match self {
+            Capture::Poll => "poll",
+            Capture::Wal => "wal",
+        }
+    }
+}
+
+/// Runs each named `async fn(Capture)` as two tests, `polling::<name>` and
+/// `from_the_wal::<name>`: the relay's guarantees hold in both capture modes.
+#[macro_export]
+macro_rules! in_both_capture_modes {
+    ($($case:ident),* $(,)?) => {
+        mod polling {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(super::common::Capture::Poll).await
+            })*
+        }
+        mod from_the_wal {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(super::common::Capture::Wal).await
+            })*
+        }
+    };
+}
+
 pub struct World {
     pub env: TestEnv,
+    pub capture: Capture,
     pub db: String,
     pub prefix: String,
     /// The shared test broker, unless the test publishes to one of its own.
@@ -21,7 +58,7 @@ pub struct World {
 }
 
 impl World {
-    pub async fn new(name: &str) -> Self {
+    pub async fn new(name: &str, capture: Capture) -> Self {
         let env = TestEnv::get();
         let bootstrap = env.bootstrap.clone();
         let db = env.fresh_database().await;
@@ -30,6 +67,7 @@ impl World {
             .expect("migrating the outbox");
         Self {
             env,
+            capture,
             db,
             prefix: test_support::unique(name) + ".",
             bootstrap,
@@ -46,8 +84,11 @@ impl World {
         format!("{}widgets", self.prefix)
     }
 
+    /// A relay of this world's outbox, in its capture mode (`extra` adds or overrides settings).
     pub async fn relay(&self, extra: &[(&str, String)]) -> RunningService {
-        RunningService::relay(&self.db, &self.bootstrap, &self.prefix, extra).await
+        let mut envs = vec![("RELAY_CAPTURE", self.capture.name().to_owned())];
+        envs.extend(extra.iter().cloned());
+        RunningService::relay(&self.db, &self.bootstrap, &self.prefix, &envs).await
     }
 
     /// Commits `count` versions of each key, one transaction per event; returns the event ids.

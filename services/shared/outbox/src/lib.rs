@@ -203,6 +203,13 @@ pub async fn mark_published(
         .await?)
 }
 
+/// Deletes the events `ids` (published from the write-ahead log, which still carries them).
+pub async fn delete(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<usize, OutboxError> {
+    Ok(diesel::delete(outbox::table.filter(outbox::id.eq_any(ids)))
+        .execute(conn)
+        .await?)
+}
+
 /// Deletes events published before `cutoff`; returns how many.
 pub async fn prune_published(
     conn: &mut AsyncPgConnection,

@@ -1,0 +1,261 @@
+//! `RELAY_CAPTURE=wal`: the relay reads the outbox's inserts from a logical replication slot
+//! (`pgoutput`) instead of polling the table.
+//!
+//! Ordering argument, restated for this mode. The slot delivers transactions in commit order,
+//! each one's changes in the order it made them, and only after it committed. The relay sends
+//! events in exactly the order the stream delivered them, with the same pipeline and producer
+//! as the polling mode (a batch that cannot be handed over stops every later one; the producer
+//! never lets a later message through after an earlier one failed), so each topic's order is
+//! commit order: for one aggregate, the order of its versions.
+//!
+//! Nothing is lost. The slot's confirmed position (`confirmed_flush_lsn`) moves only past
+//! transactions whose every event the broker acknowledged: a batch holds whole transactions,
+//! and a batch's commit position is confirmed after its acknowledgement and after its rows are
+//! deleted. On any failure, SIGKILL of the relay, the broker or PostgreSQL, the stream restarts
+//! at the confirmed position and sends again what was not confirmed: at least once, as in the
+//! polling mode. A slot only streams what commits after it was created, so the relay that
+//! creates one first publishes what the table holds (the polling drain), and records when that
+//! finished (`outbox_capture_slots`), so a relay killed during it drains again.
+//!
+//! The table does not grow: the relay deletes acknowledged rows, one statement per batch. It is
+//! the relay rather than the API that deletes, so that a row stays until it is published: a slot
+//! dropped while the relay is down is recreated, and what the table holds is published first.
+
+mod pgoutput;
+pub mod slot;
+
+use crate::config::Config;
+use crate::publisher::{InFlight, Published, Publisher};
+use crate::relay::{RelayError, Upkeep};
+use diesel_async::AsyncPgConnection;
+use futures::FutureExt;
+use outbox::PendingEvent;
+use pgwire_replication::{Lsn, ReplicationClient, ReplicationConfig, ReplicationEvent};
+use runtime::Shutdown;
+use std::collections::VecDeque;
+
+/// A committed transaction's outbox events and the position just past its commit.
+struct Committed {
+    events: Vec<PendingEvent>,
+    end: Lsn,
+}
+
+/// A batch handed to the producer: its rows and the commit position to confirm once acked.
+struct Sent {
+    ids: Vec<i64>,
+    end: Lsn,
+    batch: InFlight,
+}
+
+/// Publishes what the slot streams, while this instance leads. Returns `Ok` only on shutdown.
+pub async fn stream(
+    c: &Config,
+    conn: &mut AsyncPgConnection,
+    publisher: &mut Publisher,
+    shutdown: &Shutdown,
+    upkeep: &mut Upkeep,
+) -> Result<(), RelayError> {
+    let slot_name = c.slot_name();
+    slot::free(conn, &slot_name).await?;
+    let mut client = ReplicationClient::connect(replication_config(c, &slot_name)?)
+        .await
+        .map_err(replication)?;
+    client.wait_started().await.map_err(replication)?;
+    tracing::info!(slot = %slot_name, "streaming the outbox from the write-ahead log");
+    let result = publish_stream(c, conn, publisher, shutdown, upkeep, &mut client).await;
+    let _ = client.shutdown().await;
+    result
+}
+
+async fn publish_stream(
+    c: &Config,
+    conn: &mut AsyncPgConnection,
+    publisher: &mut Publisher,
+    shutdown: &Shutdown,
+    upkeep: &mut Upkeep,
+    client: &mut ReplicationClient,
+) -> Result<(), RelayError> {
+    let mut stream = Stream::default();
+    let mut heartbeat = tokio::time::interval(c.heartbeat_interval);
+    // An idle stream still wakes for the gauges (the log the slot retains keeps growing
+    // with other databases' writes).
+    let mut gauges = tokio::time::interval(crate::relay::BACKLOG_REPORT_INTERVAL);
+    let mut in_flight: VecDeque<Sent> = VecDeque::new();
+    loop {
+        if stream.committed.is_empty() && in_flight.is_empty() {
+            if shutdown.is_triggered() {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = shutdown.requested() => return Ok(()),
+                event = client.recv() => stream.take(next(event)?, client, true)?,
+                _ = heartbeat.tick() => slot::heartbeat(conn).await?,
+                _ = gauges.tick() => {}
+            }
+        }
+        // Whatever else has arrived joins the next batches, without waiting for more.
+        while stream.committed.len() < c.batch_size as usize {
+            match client.recv().now_or_never() {
+                Some(event) => {
+                    let idle = stream.committed.is_empty() && in_flight.is_empty();
+                    stream.take(next(event)?, client, idle)?;
+                }
+                None => break,
+            }
+        }
+        while !shutdown.is_triggered()
+            && in_flight.len() < usize::from(c.pipeline_depth)
+            && !stream.committed.is_empty()
+            && !in_flight.back().is_some_and(|s| s.batch.failed_to_send())
+        {
+            let (events, end) = stream.batch(c.batch_size as usize);
+            let ids = events.iter().map(|e| e.id).collect();
+            in_flight.push_back(Sent {
+                ids,
+                end,
+                batch: publisher.send(events).await,
+            });
+        }
+        // The oldest batch is awaited when the pipeline is full, when nothing else waits to be
+        // sent, or on shutdown (what is in flight finishes; nothing new is sent).
+        let await_oldest = in_flight.len() >= usize::from(c.pipeline_depth)
+            || stream.committed.is_empty()
+            || shutdown.is_triggered()
+            || in_flight.back().is_some_and(|s| s.batch.failed_to_send());
+        if await_oldest {
+            if let Some(Sent { ids, end, batch }) = in_flight.pop_front() {
+                let Published { acked, error } = batch.acknowledged().await;
+                if acked > 0 {
+                    outbox::delete(conn, &ids[..acked]).await?;
+                    metrics::counter!("relay_published_total").increment(acked as u64);
+                }
+                if let Some(error) = error {
+                    metrics::counter!("relay_publish_failures_total").increment(1);
+                    return Err(RelayError::Publish(error));
+                }
+                client.update_applied_lsn(end);
+            }
+        }
+        upkeep.run(c, conn).await?;
+    }
+}
+
+/// The stream's state between events: the transaction being read and the committed ones not
+/// yet sent.
+#[derive(Default)]
+struct Stream {
+    decoder: pgoutput::Decoder,
+    open: Vec<PendingEvent>,
+    committed: VecDeque<Committed>,
+}
+
+impl Stream {
+    /// Takes one event of the stream. `idle`: nothing is committed-but-unsent or in flight, so
+    /// a position the stream reaches may be confirmed at once (a heartbeat, or a transaction
+    /// with no outbox rows).
+    fn take(
+        &mut self,
+        event: ReplicationEvent,
+        client: &ReplicationClient,
+        idle: bool,
+    ) -> Result<(), RelayError> {
+        match event {
+            ReplicationEvent::Begin { .. } => self.open.clear(),
+            ReplicationEvent::XLogData { data, .. } => {
+                if let Some(event) = self
+                    .decoder
+                    .decode(&data)
+                    .map_err(|e| RelayError::Replication(e.to_string()))?
+                {
+                    self.open.push(event);
+                }
+            }
+            ReplicationEvent::Commit { end_lsn, .. } => {
+                if self.open.is_empty() {
+                    if idle && self.committed.is_empty() {
+                        client.update_applied_lsn(end_lsn);
+                    }
+                } else {
+                    self.committed.push_back(Committed {
+                        events: std::mem::take(&mut self.open),
+                        end: end_lsn,
+                    });
+                }
+            }
+            ReplicationEvent::Message { prefix, lsn, .. }
+                if prefix == slot::HEARTBEAT && idle && self.committed.is_empty() =>
+            {
+                client.update_applied_lsn(lsn);
+            }
+            ReplicationEvent::StoppedAt { .. } => {
+                return Err(RelayError::Replication("the stream stopped".into()))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whole transactions, oldest first, up to `limit` events (or one larger transaction), and
+    /// the commit position of the last.
+    fn batch(&mut self, limit: usize) -> (Vec<PendingEvent>, Lsn) {
+        let first = self.committed.pop_front().expect("a committed transaction");
+        let (mut events, mut end) = (first.events, first.end);
+        while self
+            .committed
+            .front()
+            .is_some_and(|next| events.len() + next.events.len() <= limit)
+        {
+            let next = self.committed.pop_front().expect("checked");
+            events.extend(next.events);
+            end = next.end;
+        }
+        (events, end)
+    }
+}
+
+fn next(
+    event: pgwire_replication::Result<Option<ReplicationEvent>>,
+) -> Result<ReplicationEvent, RelayError> {
+    event
+        .map_err(replication)?
+        .ok_or_else(|| RelayError::Replication("the replication stream ended".into()))
+}
+
+fn replication(e: pgwire_replication::PgWireError) -> RelayError {
+    RelayError::Replication(e.to_string())
+}
+
+/// The replication connection to the relay's database, from its URL; timestamps in UTC and ISO
+/// form, as the decoder reads them.
+fn replication_config(c: &Config, slot: &str) -> Result<ReplicationConfig, RelayError> {
+    let url = url::Url::parse(&c.database_url)
+        .map_err(|e| RelayError::Replication(format!("RELAY_DATABASE_URL: {e}")))?;
+    let decoded = |s: &str| {
+        percent_decode(s).map_err(|e| RelayError::Replication(format!("RELAY_DATABASE_URL: {e}")))
+    };
+    let user = decoded(url.username())?;
+    let password = decoded(url.password().unwrap_or(""))?;
+    let database = decoded(url.path().trim_start_matches('/'))?;
+    let host = url.host_str().unwrap_or("localhost").to_owned();
+    Ok(ReplicationConfig::new(
+        host,
+        if user.is_empty() {
+            "postgres".into()
+        } else {
+            user
+        },
+        password,
+        database,
+        slot,
+        c.publication.clone(),
+    )
+    .with_port(url.port().unwrap_or(5432))
+    .with_options("-c TimeZone=UTC -c DateStyle=ISO")
+    .with_application_name("outbox-relay"))
+}
+
+fn percent_decode(s: &str) -> Result<String, std::str::Utf8Error> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+}
