@@ -28,11 +28,12 @@ use crate::config::Config;
 use crate::publisher::{InFlight, Published, Publisher};
 use crate::relay::{RelayError, Upkeep};
 use diesel_async::AsyncPgConnection;
-use futures::FutureExt;
 use outbox::PendingEvent;
 use pgwire_replication::{Lsn, ReplicationClient, ReplicationConfig, ReplicationEvent};
 use runtime::Shutdown;
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 
 /// A committed transaction's outbox events and the position just past its commit.
 struct Committed {
@@ -40,11 +41,24 @@ struct Committed {
     end: Lsn,
 }
 
-/// A batch handed to the producer: its rows and the commit position to confirm once acked.
+/// A batch handed to the producer: its rows, the commit position to confirm once the broker
+/// acknowledged it, and that acknowledgement.
 struct Sent {
     ids: Vec<i64>,
     end: Lsn,
-    batch: InFlight,
+    failed_to_send: bool,
+    acknowledged: Pin<Box<dyn Future<Output = Published> + Send>>,
+}
+
+impl Sent {
+    fn new(batch: InFlight, end: Lsn) -> Self {
+        Self {
+            ids: batch.events().iter().map(|e| e.id).collect(),
+            end,
+            failed_to_send: batch.failed_to_send(),
+            acknowledged: Box::pin(batch.acknowledged()),
+        }
+    }
 }
 
 /// Publishes what the slot streams, while this instance leads. Returns `Ok` only on shutdown.
@@ -67,6 +81,9 @@ pub async fn stream(
     result
 }
 
+/// One loop waits for whichever comes first: the oldest batch's acknowledgement, the next
+/// event of the stream, the heartbeat, shutdown. So the stream keeps being read, and new
+/// transactions keep being sent, while earlier batches are on their way to the broker.
 async fn publish_stream(
     c: &Config,
     conn: &mut AsyncPgConnection,
@@ -75,56 +92,40 @@ async fn publish_stream(
     upkeep: &mut Upkeep,
     client: &mut ReplicationClient,
 ) -> Result<(), RelayError> {
+    let depth = usize::from(c.pipeline_depth);
+    let batch_size = c.batch_size as usize;
     let mut stream = Stream::default();
     let mut heartbeat = tokio::time::interval(c.heartbeat_interval);
-    // An idle stream still wakes for the gauges (the log the slot retains keeps growing
-    // with other databases' writes).
+    // An idle stream still wakes for the gauges (the log the slot retains keeps growing with
+    // other databases' writes).
     let mut gauges = tokio::time::interval(crate::relay::BACKLOG_REPORT_INTERVAL);
     let mut in_flight: VecDeque<Sent> = VecDeque::new();
     loop {
-        if stream.committed.is_empty() && in_flight.is_empty() {
-            if shutdown.is_triggered() {
-                return Ok(());
-            }
-            tokio::select! {
-                _ = shutdown.requested() => return Ok(()),
-                event = client.recv() => stream.take(next(event)?, client, true)?,
-                _ = heartbeat.tick() => slot::heartbeat(conn).await?,
-                _ = gauges.tick() => {}
-            }
-        }
-        // Whatever else has arrived joins the next batches, without waiting for more.
-        while stream.committed.len() < c.batch_size as usize {
-            match client.recv().now_or_never() {
-                Some(event) => {
-                    let idle = stream.committed.is_empty() && in_flight.is_empty();
-                    stream.take(next(event)?, client, idle)?;
-                }
-                None => break,
-            }
-        }
-        while !shutdown.is_triggered()
-            && in_flight.len() < usize::from(c.pipeline_depth)
+        let stopping = shutdown.is_triggered();
+        while !stopping
+            && in_flight.len() < depth
             && !stream.committed.is_empty()
-            && !in_flight.back().is_some_and(|s| s.batch.failed_to_send())
+            && !in_flight.back().is_some_and(|s| s.failed_to_send)
         {
-            let (events, end) = stream.batch(c.batch_size as usize);
-            let ids = events.iter().map(|e| e.id).collect();
-            in_flight.push_back(Sent {
-                ids,
-                end,
-                batch: publisher.send(events).await,
-            });
+            let (events, end) = stream.batch(batch_size);
+            in_flight.push_back(Sent::new(publisher.send(events).await, end));
         }
-        // The oldest batch is awaited when the pipeline is full, when nothing else waits to be
-        // sent, or on shutdown (what is in flight finishes; nothing new is sent).
-        let await_oldest = in_flight.len() >= usize::from(c.pipeline_depth)
-            || stream.committed.is_empty()
-            || shutdown.is_triggered()
-            || in_flight.back().is_some_and(|s| s.batch.failed_to_send());
-        if await_oldest {
-            if let Some(Sent { ids, end, batch }) = in_flight.pop_front() {
-                let Published { acked, error } = batch.acknowledged().await;
+        if stopping && in_flight.is_empty() {
+            return Ok(());
+        }
+        let idle = stream.committed.is_empty() && in_flight.is_empty();
+        // Reading ahead stops once a full pipeline's worth of transactions waits.
+        let read_more = !stopping && stream.committed.len() < depth * batch_size;
+        let oldest = async {
+            match in_flight.front_mut() {
+                Some(sent) => sent.acknowledged.as_mut().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            published = oldest => {
+                let Sent { ids, end, .. } = in_flight.pop_front().expect("awaited");
+                let Published { acked, error } = published;
                 if acked > 0 {
                     outbox::delete(conn, &ids[..acked]).await?;
                     metrics::counter!("relay_published_total").increment(acked as u64);
@@ -135,6 +136,10 @@ async fn publish_stream(
                 }
                 client.update_applied_lsn(end);
             }
+            event = client.recv(), if read_more => stream.take(next(event)?, client, idle)?,
+            _ = heartbeat.tick(), if idle => slot::heartbeat(conn).await?,
+            _ = gauges.tick() => {}
+            _ = shutdown.requested(), if !stopping => {}
         }
         upkeep.run(c, conn).await?;
     }
