@@ -3,8 +3,8 @@
 # Central (ensure_java, ensure_kafka; Kafka Connect with Debezium for the benchmark:
 # ensure_kafka_connect), running one of Kafka's classes (kafka_class), a cluster
 # of 1 to 9 nodes (kafka_bootstrap, kafka_prepare, kafka_node_command, kafka_ready,
-# start_kafka, stop_kafka) and topics (kafka_create_topics). Sets KAFKA_VERSION (default 4.4.0)
-# and DEBEZIUM_VERSION (default 3.6.1.Final) when they are not set.
+# start_kafka, stop_kafka) and topics (kafka_create_topics). Sets KAFKA_VERSION (default 4.4.0),
+# DEBEZIUM_VERSION (3.6.1.Final) and KAFKA_CONNECT_VERSION (4.3.2) when they are not set.
 #
 # Sourced by setup/lib.sh (source that, not this file); it defines functions and the versions.
 
@@ -54,19 +54,21 @@ ensure_kafka() {
         -Dkafka.version="$KAFKA_VERSION"
 }
 
-# ensure_kafka_connect: Kafka Connect (the same version as the broker) with Debezium's
-# PostgreSQL connector and its outbox event router on one classpath, for the benchmark only
-# (setup/kafka-connect/pom.xml; about 40 MB), in its own cache directory
-# kafka-connect-<version>-debezium-<version>. Exports KAFKA_CONNECT_LIBS.
+# ensure_kafka_connect: Kafka Connect with Debezium's PostgreSQL connector and its outbox event
+# router on one classpath, for the benchmark only (setup/kafka-connect/pom.xml; about 40 MB), in
+# its own cache directory kafka-connect-<version>-debezium-<version>. Connect is
+# KAFKA_CONNECT_VERSION (4.3.2, the Kafka line Debezium 3.6 is built against; see the pom).
+# Exports KAFKA_CONNECT_LIBS.
 DEBEZIUM_VERSION=${DEBEZIUM_VERSION:-3.6.1.Final}
+KAFKA_CONNECT_VERSION=${KAFKA_CONNECT_VERSION:-4.3.2}
 ensure_kafka_connect() {
     local home
-    home=$(abspath "${XDG_CACHE_HOME:-$HOME/.cache}/cdc-platform/kafka-connect-$KAFKA_VERSION-debezium-$DEBEZIUM_VERSION")
+    home=$(abspath "${XDG_CACHE_HOME:-$HOME/.cache}/cdc-platform/kafka-connect-$KAFKA_CONNECT_VERSION-debezium-$DEBEZIUM_VERSION")
     export KAFKA_CONNECT_LIBS=$home/libs
     ensure_java
     maven_libs "$home" "$(_lib_repo_root)/setup/kafka-connect/pom.xml" \
-        "Kafka Connect $KAFKA_VERSION with Debezium $DEBEZIUM_VERSION" \
-        -Dkafka.version="$KAFKA_VERSION" -Ddebezium.version="$DEBEZIUM_VERSION"
+        "Kafka Connect $KAFKA_CONNECT_VERSION with Debezium $DEBEZIUM_VERSION" \
+        -Dconnect.version="$KAFKA_CONNECT_VERSION" -Ddebezium.version="$DEBEZIUM_VERSION"
 }
 
 # kafka_class CLASS ARG...: runs one of Kafka's main classes from the Maven install, the way the
