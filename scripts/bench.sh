@@ -54,8 +54,9 @@
 #   BENCH_DBZ_RATES ["1000 1500 2000 2500 3000 4000"; quick "1000 2000"] (stage 5; the first
 #   gives p50/p99)
 #   BENCH_CONNECT_PORT [26083] (Kafka Connect's REST API)  BENCH_DBZ_HEAP [-Xms256m -Xmx512m]
-#   BENCH_DBZ_PROPS [""] (extra connector properties, e.g. "poll.interval.ms=50 max.batch.size=4096";
-#   Debezium's and Connect's own defaults otherwise)
+#   BENCH_DBZ_PROPS [""] (extra connector properties, e.g. "poll.interval.ms=10 max.batch.size=4096")
+#   BENCH_CONNECT_PROPS [""] (extra Connect worker properties, e.g. "producer.linger.ms=5
+#   producer.batch.size=262144"); Debezium's and Connect's own defaults otherwise
 #   BENCH_PG_OPTS [-c max_connections=200 -c wal_level=logical]  (wal_level=logical for Debezium;
 #   otherwise PostgreSQL runs with its durable defaults)
 #   BENCH_STAGE_TIMEOUT [600] (seconds a drain may take before the run fails)
@@ -98,6 +99,7 @@ pg_opts=${BENCH_PG_OPTS:--c max_connections=200 -c wal_level=logical}
 connect_port=${BENCH_CONNECT_PORT:-26083}
 dbz_heap=${BENCH_DBZ_HEAP:--Xms256m -Xmx512m}
 dbz_props=${BENCH_DBZ_PROPS:-}
+connect_props=${BENCH_CONNECT_PROPS:-}
 export DB_POOL_SIZE=${DB_POOL_SIZE:-16}
 export RELAY_BATCH_SIZE=${RELAY_BATCH_SIZE:-500}
 export REPLICATOR_BATCH_SIZE=${REPLICATOR_BATCH_SIZE:-500}

@@ -141,6 +141,7 @@ key.converter=org.apache.kafka.connect.storage.StringConverter
 value.converter=org.apache.kafka.connect.storage.StringConverter
 offset.storage.file.filename=$work/connect.offsets
 EOF
+for prop in $connect_props; do printf '%s\n' "$prop" >>"$work/connect-worker.properties"; done
 cat >"$work/outbox-connector.properties" <<EOF
 name=outbox
 connector.class=io.debezium.connector.postgresql.PostgresConnector

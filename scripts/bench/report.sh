@@ -35,6 +35,7 @@ print(json.dumps({
     "REPLICATOR_BATCH_SIZE": $REPLICATOR_BATCH_SIZE,
     "debezium": {"version": "${DEBEZIUM_VERSION:-}", "kafka_connect": "$KAFKA_CONNECT_VERSION", "rates": "$dbz_rates".split(),
                  "seconds_per_rate": $relay_secs, "heap": "$dbz_heap", "extra_connector_properties": "$dbz_props".split(),
+                 "extra_worker_properties": "$connect_props".split(),
                  "connect_rest_port": $connect_port},
     "ports": {"postgres": $pg_port, "kafka": $kafka_port, "mongo": $mongo_port, "api": $api_port,
               "relay": $relay_port, "replicator": $replicator_port},
@@ -140,6 +141,15 @@ if side:
         rt = ratio(a, b)
         ratios[label] = rt
         side_rows.append((label, fmt(a, digits), fmt(b, digits), "—" if rt is None else f"{rt:.2f}", better))
+    # The whole cost of publishing at the first rate: the publisher's CPU and what it adds to
+    # PostgreSQL's (our relay's queries and updates; Debezium's walsender decoding the WAL).
+    totals = {}
+    for who in ("ours", "debezium"):
+        a, b = get(who, "rates", 0, "cpu_seconds"), get(who, "rates", 0, "postgres_cpu_seconds")
+        totals[who] = a + b if a is not None and b is not None else None
+    label = f"publisher + PostgreSQL CPU seconds at {first_rate}/s (the machine's whole bill)"
+    ratios[label] = ratio(totals["ours"], totals["debezium"])
+    side_rows.insert(8, (label, fmt(totals["ours"], 2), fmt(totals["debezium"], 2), "—" if ratios[label] is None else f"{ratios[label]:.2f}", "lower"))
     side["ratios_ours_over_debezium"] = ratios
 stages["debezium"] = side
 stages["api_connections_left_idle_in_transaction"] = r.get("stuck-transactions", {}).get("terminated", 0)
@@ -159,7 +169,7 @@ if e2e:  # only when the end-to-end stage ran
     md += ["", f"Highest end-to-end rate sustained without backlog growth: {stages['highest_sustained_rate'] or 'none of the rates tried'} writes/s (rates tried: {', '.join(settings['e2e_rates'])}; the search stops at the first rate not sustained)."]
 if side_rows:
     md += ["", "## Stage 5: our relay vs Debezium (outbox event router on Kafka Connect)", "",
-           f"Debezium {settings['debezium']['version']} PostgreSQL connector (pgoutput, a publication of inserts only) with io.debezium.transforms.outbox.EventRouter on Kafka Connect {settings['debezium']['kafka_connect']} standalone (heap {settings['debezium']['heap']}; extra connector properties: {' '.join(settings['debezium']['extra_connector_properties']) or 'none, Debezium and Connect defaults'}), against our outbox-relay; each alone, on the same events, keys and headers. Latency: broker timestamp (LogAppendTime) − the payload's source.committed_at.", "",
+           f"Debezium {settings['debezium']['version']} PostgreSQL connector (pgoutput, a publication of inserts only) with io.debezium.transforms.outbox.EventRouter on Kafka Connect {settings['debezium']['kafka_connect']} standalone (heap {settings['debezium']['heap']}; extra connector properties: {' '.join(settings['debezium']['extra_connector_properties']) or 'none'}; extra worker properties: {' '.join(settings['debezium']['extra_worker_properties']) or 'none'}; Debezium's and Connect's defaults otherwise), against our outbox-relay; each alone, on the same events, keys and headers. Latency: broker timestamp (LogAppendTime) − the payload's source.committed_at.", "",
            "| figure | ours | Debezium | ours / Debezium | better is |", "|---|---|---|---|---|"]
     md += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in side_rows]
     top = settings["debezium"]["rates"][-1] if settings["debezium"]["rates"] else None
