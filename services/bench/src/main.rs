@@ -86,6 +86,15 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The broker and the topic a subcommand writes or reads.
+#[derive(Debug, clap::Args)]
+pub struct TopicArgs {
+    #[arg(long)]
+    pub bootstrap: String,
+    #[arg(long)]
+    pub topic: String,
+}
+
 /// `n / seconds`, 0 for an empty interval.
 pub fn per_second(n: f64, seconds: f64) -> f64 {
     if seconds > 0.0 {

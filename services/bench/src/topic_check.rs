@@ -13,7 +13,7 @@
 //!
 //! Both publishers are measured by the same reader, so their figures compare.
 
-use crate::{per_second, quantile};
+use crate::{per_second, quantile, TopicArgs};
 use chrono::DateTime;
 use rdkafka::{
     consumer::{BaseConsumer, Consumer},
@@ -27,11 +27,9 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    bootstrap: String,
     /// A single-partition topic created with `message.timestamp.type=LogAppendTime`.
-    #[arg(long)]
-    topic: String,
+    #[command(flatten)]
+    from: TopicArgs,
     /// The event ids to expect, one per line (other records on the topic are counted, not
     /// checked).
     #[arg(long)]
@@ -138,20 +136,24 @@ fn check(args: &Args) -> anyhow::Result<Value> {
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
         .collect();
-    anyhow::ensure!(!expected.is_empty(), "{} lists no events", args.expect.display());
+    anyhow::ensure!(
+        !expected.is_empty(),
+        "{} lists no events",
+        args.expect.display()
+    );
     let group = format!("bench-check-{}", uuid::Uuid::new_v4().simple());
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &args.bootstrap)
+        .set("bootstrap.servers", &args.from.bootstrap)
         .set("group.id", &group)
         .set("enable.auto.commit", "false")
         .set("fetch.wait.max.ms", "100")
         .create()?;
     let mut assignment = TopicPartitionList::new();
-    assignment.add_partition_offset(&args.topic, 0, Offset::Beginning)?;
+    assignment.add_partition_offset(&args.from.topic, 0, Offset::Beginning)?;
     consumer.assign(&assignment)?;
     eprintln!(
         "reading {} until its {} expected events arrived",
-        args.topic,
+        args.from.topic,
         expected.len()
     );
     let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
@@ -159,7 +161,7 @@ fn check(args: &Args) -> anyhow::Result<Value> {
     while c.arrivals.len() < expected.len() && Instant::now() < deadline {
         match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(m)) => c.record(&expected, &m),
-            Some(Err(e)) => eprintln!("reading {}: {e}", args.topic),
+            Some(Err(e)) => eprintln!("reading {}: {e}", args.from.topic),
             None => {}
         }
     }
@@ -199,7 +201,7 @@ fn summary(args: &Args, expected: &HashSet<String>, c: &Check) -> Value {
     let missing = expected.len() - c.arrivals.len();
     let ok = missing == 0 && c.out_of_order == 0 && c.mismatched == 0;
     json!({
-        "topic": args.topic,
+        "topic": args.from.topic,
         "expected": expected.len(),
         "delivered": c.arrivals.len(),
         "missing": missing,
