@@ -15,7 +15,8 @@
 # the payload's source.committed_at. Ours publishes to ours.customers (TOPIC_PREFIX), Debezium
 # to dbz.customers.
 #
-# Debezium goes first and our relay second, and the relay is left running for the peak-RSS
+# Debezium goes first, then the same pgbench load with no publisher (PostgreSQL's own CPU, to
+# tell what each publisher adds to it), then our relay, which is left running for the peak-RSS
 # table. Debezium sees only inserts: the stage creates the publication itself with
 # publish = 'insert' (our relay's published_at updates never reach it), and the router's
 # table.op.invalid.behavior=warn would drop any other operation.
@@ -193,6 +194,16 @@ measure_publisher debezium dbz.customers "$connect_pid"
 stop_pidfile "$pids/kafka-connect.pid" 30
 wait_for "the replication slot released" 30 -- slot_active 0
 sql -c "SELECT pg_drop_replication_slot('dbz_outbox'); DROP PUBLICATION dbz_outbox" >/dev/null
+
+# --- PostgreSQL alone -------------------------------------------------------------------------
+
+# The same load with no publisher, for what each one adds to PostgreSQL's CPU.
+current_stage="stage 5 (debezium: PostgreSQL alone)"
+first_rate=${dbz_rates%% *}
+p0=$(pg_cpu_ticks)
+tps=$(pgbench_run pgbench-alone-r"$first_rate" 16 "$relay_secs" -R "$first_rate")
+result side-alone "{\"rate\": $first_rate, \"pgbench_tps\": ${tps:-0}, \"postgres_cpu_seconds\": $(seconds_of $(($(pg_cpu_ticks) - p0)))}"
+log "  PostgreSQL alone at $first_rate/s: $(<"$results/side-alone.json")"
 
 # --- our relay --------------------------------------------------------------------------------
 

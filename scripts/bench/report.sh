@@ -150,6 +150,14 @@ if side:
     label = f"publisher + PostgreSQL CPU seconds at {first_rate}/s (the machine's whole bill)"
     ratios[label] = ratio(totals["ours"], totals["debezium"])
     side_rows.insert(8, (label, fmt(totals["ours"], 2), fmt(totals["debezium"], 2), "—" if ratios[label] is None else f"{ratios[label]:.2f}", "lower"))
+    alone = r.get("side-alone")
+    if alone:
+        added = {who: (get(who, "rates", 0, "postgres_cpu_seconds") - alone["postgres_cpu_seconds"]
+                       if get(who, "rates", 0, "postgres_cpu_seconds") is not None else None) for who in ("ours", "debezium")}
+        label = f"PostgreSQL CPU seconds the publisher adds at {first_rate}/s (over pgbench alone: {fmt(alone['postgres_cpu_seconds'], 2)} s)"
+        ratios[label] = ratio(added["ours"], added["debezium"])
+        side_rows.insert(8, (label, fmt(added["ours"], 2), fmt(added["debezium"], 2), "—" if ratios[label] is None else f"{ratios[label]:.2f}", "lower"))
+        side["postgres_alone"] = alone
     side["ratios_ours_over_debezium"] = ratios
 stages["debezium"] = side
 stages["api_connections_left_idle_in_transaction"] = r.get("stuck-transactions", {}).get("terminated", 0)
