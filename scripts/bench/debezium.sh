@@ -43,6 +43,16 @@ pg_cpu_ticks() {
     done
     printf '%s\n' "$total"
 }
+# pg_cpu_start / pg_cpu_seconds_since TICKS: PostgreSQL's CPU over a measured window. Both
+# vacuum the two tables and checkpoint first, so that a window starts clean and is charged for
+# cleaning up and flushing what it wrote itself (our relay's published_at updates leave dead
+# rows and more WAL; autovacuum and checkpoints would otherwise land in whichever window).
+pg_settle() { sql -c "VACUUM outbox, customers" -c "CHECKPOINT"; }
+pg_cpu_start() { pg_settle && pg_cpu_ticks; }
+pg_cpu_seconds_since() {
+    pg_settle
+    seconds_of $(($(pg_cpu_ticks) - $1))
+}
 seconds_of() { python3 -c 'import sys; print(round(int(sys.argv[1]) / int(sys.argv[2]), 2))' "$1" "$clk_tck"; }
 outbox_max_id() { sql -c "SELECT coalesce(max(id), 0) FROM outbox"; }
 # expect_after ID FILE: the event ids of the outbox rows after ID, in outbox order.
@@ -73,26 +83,26 @@ measure_publisher() {
     [[ $(field "$json" missing) == 0 ]] || die "$who did not deliver the warm-up event: $json"
 
     start=$(outbox_max_id)
-    c0=$(cpu_ticks "$pid") p0=$(pg_cpu_ticks)
+    p0=$(pg_cpu_start) c0=$(cpu_ticks "$pid")
     fill_outbox "$events" "$(((events + 3) / 4))"
     since=$(date +%s%3N)
     expect_after "$start" "$work/$who-drain.ids"
     json=$(topic_check "$who drain" "$topic" "$work/$who-drain.ids" "$stage_timeout" --since-ms "$since")
     [[ $(field "$json" missing) == 0 ]] || die "$who did not deliver $events events in ${stage_timeout}s: $json"
     json=$(merge "$json" cpu_seconds "$(seconds_of $(($(cpu_ticks "$pid") - c0)))")
-    json=$(merge "$json" postgres_cpu_seconds "$(seconds_of $(($(pg_cpu_ticks) - p0)))")
+    json=$(merge "$json" postgres_cpu_seconds "$(pg_cpu_seconds_since "$p0")")
     result "side-$who-drain" "$json"
     log "  $who drain: $json"
 
     for rate in $dbz_rates; do
         current_stage="stage 5 (debezium: $who at $rate/s)"
         from=$(outbox_max_id)
-        c0=$(cpu_ticks "$pid") p0=$(pg_cpu_ticks)
+        p0=$(pg_cpu_start) c0=$(cpu_ticks "$pid")
         tps=$(pgbench_run "pgbench-$who-r$rate" 16 "$relay_secs" -R "$rate")
         expect_after "$from" "$work/$who-r$rate.ids"
         json=$(topic_check "$who at $rate/s" "$topic" "$work/$who-r$rate.ids" 60)
         json=$(merge "$json" cpu_seconds "$(seconds_of $(($(cpu_ticks "$pid") - c0)))")
-        json=$(merge "$json" postgres_cpu_seconds "$(seconds_of $(($(pg_cpu_ticks) - p0)))")
+        json=$(merge "$json" postgres_cpu_seconds "$(pg_cpu_seconds_since "$p0")")
         json=$(merge "$json" rate "$rate")
         json=$(merge "$json" pgbench_tps "${tps:-0}")
         # Sustained: pgbench committed at (nearly) the rate, everything arrived within the
@@ -200,9 +210,9 @@ sql -c "SELECT pg_drop_replication_slot('dbz_outbox'); DROP PUBLICATION dbz_outb
 # The same load with no publisher, for what each one adds to PostgreSQL's CPU.
 current_stage="stage 5 (debezium: PostgreSQL alone)"
 first_rate=${dbz_rates%% *}
-p0=$(pg_cpu_ticks)
+p0=$(pg_cpu_start)
 tps=$(pgbench_run pgbench-alone-r"$first_rate" 16 "$relay_secs" -R "$first_rate")
-result side-alone "{\"rate\": $first_rate, \"pgbench_tps\": ${tps:-0}, \"postgres_cpu_seconds\": $(seconds_of $(($(pg_cpu_ticks) - p0)))}"
+result side-alone "{\"rate\": $first_rate, \"pgbench_tps\": ${tps:-0}, \"postgres_cpu_seconds\": $(pg_cpu_seconds_since "$p0")}"
 log "  PostgreSQL alone at $first_rate/s: $(<"$results/side-alone.json")"
 
 # --- our relay --------------------------------------------------------------------------------
