@@ -22,6 +22,16 @@
 #   4 end to end       API 201 → document visible in MongoDB at steady rates (p50, p99), the
 #                      highest rate sustained without backlog growth (coarse step search), and
 #                      the relay's commit→ack latency (relay_publish_latency_seconds) at each rate.
+#   5 debezium         our relay side by side with Debezium's PostgreSQL connector (pgoutput) and
+#                      Outbox Event Router on Kafka Connect standalone (from Maven Central; JVM
+#                      heap BENCH_DBZ_HEAP), each alone on the same work: events/s draining
+#                      BENCH_OUTBOX_EVENTS committed at once (4 versions per customer); commit →
+#                      broker timestamp latency (LogAppendTime topics) p50/p99 while pgbench
+#                      commits at each rate of BENCH_DBZ_RATES, up to the first rate not
+#                      sustained (the highest sustained rate); CPU seconds and peak RSS of each
+#                      publisher (and PostgreSQL's CPU). Every event is read back and checked
+#                      (all delivered, per key in version order, key and headers as the payload).
+#                      The report shows ours / Debezium for each figure.
 #   Peak RSS (VmHWM) of every platform process.
 #
 # A stage that fails stops the run; the report is still written, with what was measured and
@@ -33,7 +43,7 @@
 # load carries an admin token minted by `bench token`, so token checking is part of the cost.
 #
 # Environment (defaults in brackets):
-#   BENCH_STAGES ["api relay replicator e2e"] (a subset runs faster while tuning one stage)
+#   BENCH_STAGES ["api relay replicator e2e debezium"] (a subset runs faster while tuning one stage)
 #   BENCH_RUNTIME_DIR [.runtime/bench]   BENCH_OUTBOX_EVENTS [100000; quick 5000]
 #   BENCH_PG_PORT [26432]  BENCH_KAFKA_PORT [30092] (controller 30192)  BENCH_MONGO_PORT [29017]
 #   BENCH_API_PORT [26001]  BENCH_RELAY_PORT [26005]  BENCH_REPLICATOR_PORT [26006]
@@ -41,7 +51,14 @@
 #   BENCH_READ_ROWS [10000] (customers the read path picks from)
 #   BENCH_RELAY_RATE [1000] BENCH_RELAY_SECS [20; quick 5] (steady-rate relay latency)
 #   BENCH_E2E_RATES ["25 50 100 200 400 800"; quick "25 100"]  BENCH_E2E_SECS [20; quick 8]
-#   BENCH_PG_OPTS [-c max_connections=200]  (PostgreSQL runs with its durable defaults)
+#   BENCH_DBZ_RATES ["1000 1500 2000 2500 3000 4000"; quick "1000 2000"] (stage 5; the first
+#   gives p50/p99)
+#   BENCH_CONNECT_PORT [26083] (Kafka Connect's REST API)  BENCH_DBZ_HEAP [-Xms256m -Xmx512m]
+#   BENCH_DBZ_PROPS [""] (extra connector properties, e.g. "poll.interval.ms=10 max.batch.size=4096")
+#   BENCH_CONNECT_PROPS [""] (extra Connect worker properties, e.g. "producer.linger.ms=5
+#   producer.batch.size=262144"); Debezium's and Connect's own defaults otherwise
+#   BENCH_PG_OPTS [-c max_connections=200 -c wal_level=logical]  (wal_level=logical for Debezium;
+#   otherwise PostgreSQL runs with its durable defaults)
 #   BENCH_STAGE_TIMEOUT [600] (seconds a drain may take before the run fails)
 #   BENCH_BIN_DIR [target/release] (the binaries to measure, e.g. another checkout's build for
 #   an A/B comparison; the release build of this checkout runs anyway)
@@ -76,9 +93,13 @@ relay_port=${BENCH_RELAY_PORT:-26005}
 replicator_port=${BENCH_REPLICATOR_PORT:-26006}
 concurrency=${BENCH_CONCURRENCY:-1 16 64}
 stage_timeout=${BENCH_STAGE_TIMEOUT:-600}
-stages=${BENCH_STAGES:-api relay replicator e2e}
+stages=${BENCH_STAGES:-api relay replicator e2e debezium}
 relay_rate=${BENCH_RELAY_RATE:-1000}
-pg_opts=${BENCH_PG_OPTS:--c max_connections=200}
+pg_opts=${BENCH_PG_OPTS:--c max_connections=200 -c wal_level=logical}
+connect_port=${BENCH_CONNECT_PORT:-26083}
+dbz_heap=${BENCH_DBZ_HEAP:--Xms256m -Xmx512m}
+dbz_props=${BENCH_DBZ_PROPS:-}
+connect_props=${BENCH_CONNECT_PROPS:-}
 export DB_POOL_SIZE=${DB_POOL_SIZE:-16}
 export RELAY_BATCH_SIZE=${RELAY_BATCH_SIZE:-500}
 export REPLICATOR_BATCH_SIZE=${REPLICATOR_BATCH_SIZE:-500}
@@ -91,18 +112,20 @@ if ((quick)); then
     relay_secs=${BENCH_RELAY_SECS:-5}
     e2e_rates=${BENCH_E2E_RATES:-25 100}
     e2e_secs=${BENCH_E2E_SECS:-8}
+    dbz_rates=${BENCH_DBZ_RATES:-1000 2000}
 else
     events=${BENCH_OUTBOX_EVENTS:-100000}
     api_secs=${BENCH_API_SECS:-20}
     relay_secs=${BENCH_RELAY_SECS:-20}
     e2e_rates=${BENCH_E2E_RATES:-25 50 100 200 400 800}
     e2e_secs=${BENCH_E2E_SECS:-20}
+    dbz_rates=${BENCH_DBZ_RATES:-1000 1500 2000 2500 3000 4000}
 fi
 [[ $events =~ ^[1-9][0-9]*$ ]] || die "BENCH_OUTBOX_EVENTS must be a positive integer (got: $events)"
 for stage in $stages; do
     case $stage in
-    api | relay | replicator | e2e) ;;
-    *) die "BENCH_STAGES: unknown stage $stage (stages: api relay replicator e2e)" ;;
+    api | relay | replicator | e2e | debezium) ;;
+    *) die "BENCH_STAGES: unknown stage $stage (stages: api relay replicator e2e debezium)" ;;
     esac
 done
 selected() { [[ " $stages " == *" $1 "* ]]; }
@@ -133,7 +156,8 @@ esac
 #   infra.sh       tools, release build, cleanup trap, runtime dir, PostgreSQL, Kafka, SecantusDB
 #   services.sh    customer-api, and sql, start, reset_tables, result, start_relay, start_replicator
 #   workload.sh    wrk's Lua script and the API's SQL for pgbench; pgbench_run, pgbench_quantiles
-#   api.sh, relay.sh, replicator.sh, e2e.sh   stages 1 to 4, each when BENCH_STAGES selects it
+#   api.sh, relay.sh, replicator.sh, e2e.sh, debezium.sh   stages 1 to 5, each when BENCH_STAGES
+#                  selects it
 #   rss.sh         peak RSS of every process
 
 # shellcheck source=scripts/bench/report.sh
@@ -171,6 +195,13 @@ fi
 if selected e2e; then
     # shellcheck source=scripts/bench/e2e.sh
     source "$repo/scripts/bench/e2e.sh"
+fi
+
+# --- stage 5: our relay vs Debezium ----------------------------------------------------------
+
+if selected debezium; then
+    # shellcheck source=scripts/bench/debezium.sh
+    source "$repo/scripts/bench/debezium.sh"
 fi
 
 # --- peak RSS ---------------------------------------------------------------------------------

@@ -19,6 +19,8 @@
 #     pg_require_password                   password (scram) authentication for native mode
 #   setup/lib/kafka.sh
 #     ensure_kafka, kafka_class             Apache Kafka from Maven Central; run one of its classes
+#     ensure_kafka_connect                  Kafka Connect with Debezium (Maven Central; benchmark only)
+#     maven_libs                            a pom's dependencies copied into a cached libs dir
 #     kafka_prepare, start_kafka, stop_kafka  a KRaft cluster of 1 or 3 nodes (native mode, tests)
 #     kafka_create_topics                   topics through Kafka's own admin tool
 #   setup/lib/python.sh

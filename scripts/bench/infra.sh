@@ -9,6 +9,7 @@
 stop_bench_infra() {
     local s
     for s in "${services[@]}"; do stop_pidfile "$pids/$s.pid" 20; done
+    stop_pidfile "$pids/kafka-connect.pid" 30
     stop_pidfile "$pids/secantusd.pid" 20
     stop_kafka "$pids"
     if [[ -f $pg_data/PG_VERSION ]]; then stop_postgres "$pg_data"; fi

@@ -10,22 +10,7 @@
 current_stage="stage 2 (relay)"
 log "== stage 2: relay draining $events outbox events vs a bare producer"
 sleep 2 && reset_tables
-log "  filling the outbox with $events customer.created events"
-sql -v n="$events" <<'EOF'
-INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
-SELECT e, 'customer', c::text, 'customer.created', 'customers',
-       jsonb_build_object('id', e, 'type', 'customer.created', 'op', 'c',
-           'aggregate_type', 'customer', 'aggregate_id', c::text, 'version', 1, 'before', NULL,
-           'after', jsonb_build_object('id', c, 'name', 'Bench ' || i,
-               'email', 'fill-' || i || '@bench.example', 'phone', '+44 20 7946 0000',
-               'version', 1, 'created_at', ts, 'updated_at', ts),
-           'source', jsonb_build_object('service', 'customer-api', 'table', 'customers',
-               'tx_id', txid_current(), 'committed_at', ts),
-           'occurred_at', ts)
-FROM (SELECT i, gen_random_uuid() AS c, gen_random_uuid() AS e,
-             to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts
-      FROM generate_series(1, :n) AS i) AS s;
-EOF
+fill_outbox "$events"
 sql -F $'\t' -c "SELECT aggregate_id, payload FROM outbox ORDER BY id" >"$work/events.tsv"
 log "  events file: $(wc -l <"$work/events.tsv") events, $(du -h "$work/events.tsv" | cut -f1)"
 

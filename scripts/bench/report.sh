@@ -33,6 +33,10 @@ print(json.dumps({
     "relay_steady_rate": $relay_rate,
     "relay_steady_seconds": $relay_secs,
     "REPLICATOR_BATCH_SIZE": $REPLICATOR_BATCH_SIZE,
+    "debezium": {"version": "${DEBEZIUM_VERSION:-}", "kafka_connect": "$KAFKA_CONNECT_VERSION", "rates": "$dbz_rates".split(),
+                 "seconds_per_rate": $relay_secs, "heap": "$dbz_heap", "extra_connector_properties": "$dbz_props".split(),
+                 "extra_worker_properties": "$connect_props".split(),
+                 "connect_rest_port": $connect_port},
     "ports": {"postgres": $pg_port, "kafka": $kafka_port, "mongo": $mongo_port, "api": $api_port,
               "relay": $relay_port, "replicator": $replicator_port},
     "machine": {"cores": $(nproc), "loadavg_at_end": "$(cut -d' ' -f1-3 /proc/loadavg)",
@@ -96,6 +100,59 @@ for x in e2e:
     rows.append((f"4 end to end at {fmt(x['rate'],0)}/s", f"201→visible p50 {fmt(x['p50_ms'])} ms, p99 {fmt(x['p99_ms'])} ms; achieved {fmt(x['achieved_rate'])}/s, errors {x['errors']}, missing {x['missing']}, {'sustained' if x['sustained'] else 'NOT sustained'}",
                  f"relay commit→ack p50 {fmt(p50 and p50*1000)} ms, p99 {fmt(p99 and p99*1000)} ms (histogram)", None))
 stages["peak_rss_kb"] = r.get("rss-kb", {})
+# Stage 5: our relay and Debezium, each figure side by side with ours / Debezium.
+side = {}
+for who in ("ours", "debezium"):
+    prefix = f"side-{who}-r"
+    rates = sorted((r[k] for k in r if k.startswith(prefix) and k[len(prefix):].isdigit()), key=lambda x: x["rate"])
+    if f"side-{who}-drain" not in r and not rates:
+        continue
+    sustained = [x["rate"] for x in rates if x["sustained"]]
+    side[who] = {"drain": r.get(f"side-{who}-drain"), "rates": rates,
+                 "highest_sustained_rate": max(sustained) if sustained else None,
+                 "peak_rss_kb": r.get(f"side-{who}-peak-rss", {}).get("vmhwm_kb")}
+side_rows = []
+if side:
+    def get(who, *path):
+        x = side.get(who)
+        for p in path:
+            if x is None:
+                return None
+            x = x[p] if isinstance(x, list) and isinstance(p, int) and len(x) > p else (x.get(p) if isinstance(x, dict) else None)
+        return x
+    first_rate = settings["debezium"]["rates"][0] if settings["debezium"]["rates"] else None
+    figures = [
+        (f"drain of {settings['outbox_events']:,} events committed at once, events/s (first → last broker timestamp)", ("drain", "per_sec_first_to_last"), 0, "higher"),
+        ("drain, events/s from the fill's commit (includes noticing it)", ("drain", "per_sec_from_since"), 0, "higher"),
+        ("drain, publisher CPU seconds", ("drain", "cpu_seconds"), 2, "lower"),
+        ("drain, PostgreSQL CPU seconds (fill included, the same work for both)", ("drain", "postgres_cpu_seconds"), 2, "lower"),
+        (f"commit → broker p50 ms at {first_rate}/s", ("rates", 0, "latency_p50_ms"), 1, "lower"),
+        (f"commit → broker p99 ms at {first_rate}/s", ("rates", 0, "latency_p99_ms"), 1, "lower"),
+        (f"publisher CPU seconds at {first_rate}/s for {settings['debezium']['seconds_per_rate']} s", ("rates", 0, "cpu_seconds"), 2, "lower"),
+        (f"PostgreSQL CPU seconds at {first_rate}/s (pgbench's load included)", ("rates", 0, "postgres_cpu_seconds"), 2, "lower"),
+        (f"highest steady rate sustained, commits/s (tried: {' '.join(settings['debezium']['rates'])})", ("highest_sustained_rate",), 0, "higher"),
+        ("peak RSS (VmHWM), MiB", ("peak_rss_kb",), 1, "lower"),
+    ]
+    ratios = {}
+    for label, path, digits, better in figures:
+        a, b = get("ours", *path), get("debezium", *path)
+        if path == ("peak_rss_kb",):
+            a, b = a and a / 1024, b and b / 1024
+        rt = ratio(a, b)
+        ratios[label] = rt
+        side_rows.append((label, fmt(a, digits), fmt(b, digits), "—" if rt is None else f"{rt:.2f}", better))
+    # The whole cost of publishing at the first rate: the publisher's CPU and what it adds to
+    # PostgreSQL's (our relay's queries and updates; Debezium's walsender decoding the WAL).
+    totals = {}
+    for who in ("ours", "debezium"):
+        a, b = get(who, "rates", 0, "cpu_seconds"), get(who, "rates", 0, "postgres_cpu_seconds")
+        totals[who] = a + b if a is not None and b is not None else None
+    label = f"publisher + PostgreSQL CPU seconds at {first_rate}/s (the machine's whole bill)"
+    ratios[label] = ratio(totals["ours"], totals["debezium"])
+    side_rows.insert(8, (label, fmt(totals["ours"], 2), fmt(totals["debezium"], 2), "—" if ratios[label] is None else f"{ratios[label]:.2f}", "lower"))
+    side["postgres_alone"] = r.get("side-alone")
+    side["ratios_ours_over_debezium"] = ratios
+stages["debezium"] = side
 stages["api_connections_left_idle_in_transaction"] = r.get("stuck-transactions", {}).get("terminated", 0)
 report = {"settings": settings, "stages": stages}
 with open(os.path.join(out_dir, "report.json"), "w") as f:
@@ -111,6 +168,27 @@ if stages["api_connections_left_idle_in_transaction"]:
     md += ["", f"**Finding:** {stages['api_connections_left_idle_in_transaction']} customer-api pool connection(s) were left *idle in transaction* after wrk cut off in-flight requests at the end of a load phase (a dropped handler future leaves its diesel-async transaction open, holding locks); the script terminated them before the next phase."]
 if e2e:  # only when the end-to-end stage ran
     md += ["", f"Highest end-to-end rate sustained without backlog growth: {stages['highest_sustained_rate'] or 'none of the rates tried'} writes/s (rates tried: {', '.join(settings['e2e_rates'])}; the search stops at the first rate not sustained)."]
+if side_rows:
+    md += ["", "## Stage 5: our relay vs Debezium (outbox event router on Kafka Connect)", "",
+           f"Debezium {settings['debezium']['version']} PostgreSQL connector (pgoutput, a publication of inserts only) with io.debezium.transforms.outbox.EventRouter on Kafka Connect {settings['debezium']['kafka_connect']} standalone (heap {settings['debezium']['heap']}; extra connector properties: {' '.join(settings['debezium']['extra_connector_properties']) or 'none'}; extra worker properties: {' '.join(settings['debezium']['extra_worker_properties']) or 'none'}; Debezium's and Connect's defaults otherwise), against our outbox-relay; each alone, on the same events, keys and headers. Latency: broker timestamp (LogAppendTime) − the payload's source.committed_at. PostgreSQL's CPU counts every backend (walsender included) and a VACUUM and CHECKPOINT at the end of each window, so each is charged for cleaning up what it wrote.", "",
+           "| figure | ours | Debezium | ours / Debezium | better is |", "|---|---|---|---|---|"]
+    md += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in side_rows]
+    alone = side.get("postgres_alone")
+    if alone:
+        md.append(f"\nPostgreSQL alone (the same pgbench load at {alone['rate']}/s, no publisher): {fmt(alone['postgres_cpu_seconds'], 2)} CPU seconds; subtract it for what a publisher adds, keeping in mind that on a shared machine the same load varies by a few CPU seconds from window to window.")
+    top = settings["debezium"]["rates"][-1] if settings["debezium"]["rates"] else None
+    for who in ("ours", "debezium"):
+        if top is not None and side.get(who, {}).get("highest_sustained_rate") == float(top):
+            md.append(f"\n{who} sustained every rate tried: its highest sustained rate is at least {top}/s.")
+    md += ["", "Every rate tried (each publisher stops at its first rate not sustained: pgbench reached under 90% of it, an event took over a minute, or the lag grew):", "",
+           "| publisher | rate/s | pgbench tx/s | p50 ms | p99 ms | max ms | publisher CPU s | PostgreSQL CPU s | delivered | duplicates | sustained |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for who in ("ours", "debezium"):
+        for x in side.get(who, {}).get("rates", []):
+            md.append(f"| {who} | {x['rate']} | {fmt(x['pgbench_tps'])} | {fmt(x['latency_p50_ms'])} | {fmt(x['latency_p99_ms'])} | {fmt(x['latency_max_ms'])} | {fmt(x['cpu_seconds'],2)} | {fmt(x['postgres_cpu_seconds'],2)} | {x['delivered']}/{x['expected']} | {x['duplicates']} | {'yes' if x['sustained'] else 'no: ' + (x.get('not_sustained_because') or '')} |")
+    for who in ("ours", "debezium"):
+        d = side.get(who, {}).get("drain")
+        if d:
+            md.append(f"\nDrain check ({who}): {d['delivered']}/{d['expected']} delivered, {d['out_of_order']} out of per-key order, {d['duplicates']} duplicates, {d['mismatched_key_or_headers']} with a wrong key or headers.")
 md += ["", "## Peak RSS (VmHWM)", "", "| process | MiB |", "|---|---|"]
 for name, kb in stages["peak_rss_kb"].items():
     md.append(f"| {name} | {fmt(kb and kb/1024)} |")

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # scripts/bench/workload.sh: the load the stages generate: wrk's Lua script (post.lua, unique
 # customers through the API) and the API's transaction for pgbench (create.sql), written into
-# $work, with pgbench_run, pgbench_quantiles and merge (JSON) to run and read them.
+# $work, with pgbench_run, pgbench_quantiles and merge (JSON) to run and read them, and
+# fill_outbox, the pre-filled outbox the relay stages drain.
 #
 # Sourced by scripts/bench.sh (and runs in its shell, with its variables), before the stages.
 # shellcheck disable=SC2154 # variables shared with scripts/bench.sh, which sources this file
@@ -112,3 +113,32 @@ pgbench_run() {
 
 # merge JSON KEY VALUE_JSON: JSON with KEY set to VALUE_JSON.
 merge() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d[sys.argv[2]]=json.loads(sys.argv[3]); print(json.dumps(d))' "$@"; }
+
+# fill_outbox N [KEYS]: commits N customer events into the outbox in one transaction, the
+# payloads shaped like the API's (see create.sql). KEYS aggregates (default N: one
+# customer.created each); with fewer, each aggregate gets versions 1, 2, ... in outbox order
+# (customer.created, then customer.updated), so that per-key order can be checked.
+fill_outbox() {
+    local n=$1 keys=${2:-$1}
+    log "  filling the outbox with $n events of $keys customers (one transaction)"
+    sql -v n="$n" -v k="$keys" <<'EOF'
+INSERT INTO outbox (event_id, aggregate_type, aggregate_id, event_type, topic, payload)
+SELECT e, 'customer', c::text, t, 'customers',
+       jsonb_build_object('id', e, 'type', t, 'op', CASE WHEN v = 1 THEN 'c' ELSE 'u' END,
+           'aggregate_type', 'customer', 'aggregate_id', c::text, 'version', v,
+           'before', CASE WHEN v = 1 THEN NULL ELSE doc || jsonb_build_object('version', v - 1) END,
+           'after', doc,
+           'source', jsonb_build_object('service', 'customer-api', 'table', 'customers',
+               'tx_id', txid_current(), 'committed_at', ts),
+           'occurred_at', ts)
+FROM (SELECT i, v, c, e, CASE WHEN v = 1 THEN 'customer.created' ELSE 'customer.updated' END AS t, ts,
+             jsonb_build_object('id', c, 'name', 'Bench ' || i,
+                 'email', 'fill-' || i || '@bench.example', 'phone', '+44 20 7946 0000',
+                 'version', v, 'created_at', ts, 'updated_at', ts) AS doc
+      FROM (SELECT i, (i - 1) / :k + 1 AS v, (i - 1) % :k AS j, gen_random_uuid() AS e,
+                   to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts
+            FROM generate_series(1, :n) AS i) AS s
+      JOIN (SELECT j, gen_random_uuid() AS c FROM generate_series(0, :k - 1) AS j) AS keys USING (j)
+      ORDER BY i) AS f;
+EOF
+}

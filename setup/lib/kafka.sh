@@ -1,11 +1,12 @@
 # shellcheck shell=bash
 # setup/lib/kafka.sh: Apache Kafka (KRaft) for native mode and the tests: the jars from Maven
-# Central (ensure_java, ensure_kafka), running one of Kafka's classes (kafka_class), a cluster
+# Central (ensure_java, ensure_kafka; Kafka Connect with Debezium for the benchmark:
+# ensure_kafka_connect), running one of Kafka's classes (kafka_class), a cluster
 # of 1 to 9 nodes (kafka_bootstrap, kafka_prepare, kafka_node_command, kafka_ready,
-# start_kafka, stop_kafka) and topics (kafka_create_topics). Sets KAFKA_VERSION (default 4.4.0)
-# when it is not set.
+# start_kafka, stop_kafka) and topics (kafka_create_topics). Sets KAFKA_VERSION (default 4.4.0),
+# DEBEZIUM_VERSION (3.6.1.Final) and KAFKA_CONNECT_VERSION (4.3.2) when they are not set.
 #
-# Sourced by setup/lib.sh (source that, not this file); it defines functions and KAFKA_VERSION.
+# Sourced by setup/lib.sh (source that, not this file); it defines functions and the versions.
 
 # --- Apache Kafka (KRaft, from Maven Central) -------------------------------------------------
 
@@ -19,29 +20,55 @@ ensure_java() {
     command -v java >/dev/null 2>&1 || die "java still not found after installing openjdk-17-jre-headless"
 }
 
+# maven_libs HOME POM WHAT [MAVEN_PROPERTY...]: copies POM's runtime dependencies with Maven
+# into HOME/libs, once (Maven's own cache is ~/.m2). A rerun downloads nothing: the marker
+# libs/.complete is written last, and a lock lets one install run at a time (startup.sh,
+# test.sh and the benchmark may run together).
+maven_libs() {
+    local home=$1 pom=$2 what=$3
+    shift 3
+    [[ -f $home/libs/.complete ]] && return 0
+    ensure_command mvn maven
+    mkdir -p "$home"
+    (
+        flock 9
+        if [[ -f $home/libs/.complete ]]; then exit 0; fi
+        log "installing $what from Maven Central into $home/libs (once)"
+        rm -rf "$home/libs"
+        mvn -B -q -Dstyle.color=never -f "$pom" "$@" dependency:copy-dependencies \
+            -DincludeScope=runtime -DoutputDirectory="$home/libs" >&2 ||
+            die "mvn dependency:copy-dependencies for $what failed"
+        touch "$home/libs/.complete"
+    ) 9>"$home/.install.lock" || die "installing $what failed"
+}
+
 # ensure_kafka: finds Apache Kafka's jars (KAFKA_HOME/libs) or copies them there from Maven
-# Central with Maven, once (setup/kafka/pom.xml: the broker kafka_2.13, kafka-tools and a log4j2
-# binding, with every dependency; Maven's own cache is ~/.m2). A rerun downloads nothing: the
-# marker libs/.complete is written last. Exports KAFKA_HOME and KAFKA_LIBS.
+# Central (maven_libs; setup/kafka/pom.xml: the broker kafka_2.13, kafka-tools and a log4j2
+# binding, with every dependency; about 60 MB). Exports KAFKA_HOME and KAFKA_LIBS.
 ensure_kafka() {
     local home
     home=$(abspath "${KAFKA_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/cdc-platform/kafka-$KAFKA_VERSION}")
     export KAFKA_HOME=$home KAFKA_LIBS=$home/libs
     ensure_java
-    [[ -f $KAFKA_LIBS/.complete ]] && return 0
-    ensure_command mvn maven
-    mkdir -p "$home"
-    (
-        flock 9 # one install at a time (startup.sh and test.sh may run together)
-        if [[ -f $KAFKA_LIBS/.complete ]]; then exit 0; fi
-        log "installing Apache Kafka $KAFKA_VERSION from Maven Central into $KAFKA_LIBS (about 60 MB, once)"
-        rm -rf "$KAFKA_LIBS"
-        mvn -B -q -Dstyle.color=never -f "$(_lib_repo_root)/setup/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
-            dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >&2 ||
-            die "mvn dependency:copy-dependencies for Apache Kafka $KAFKA_VERSION failed"
-        touch "$KAFKA_LIBS/.complete"
-    ) 9>"$home/.install.lock" || die "installing Apache Kafka failed"
-    log "Apache Kafka $KAFKA_VERSION: $KAFKA_LIBS"
+    maven_libs "$home" "$(_lib_repo_root)/setup/kafka/pom.xml" "Apache Kafka $KAFKA_VERSION" \
+        -Dkafka.version="$KAFKA_VERSION"
+}
+
+# ensure_kafka_connect: Kafka Connect with Debezium's PostgreSQL connector and its outbox event
+# router on one classpath, for the benchmark only (setup/kafka-connect/pom.xml; about 40 MB), in
+# its own cache directory kafka-connect-<version>-debezium-<version>. Connect is
+# KAFKA_CONNECT_VERSION (4.3.2, the Kafka line Debezium 3.6 is built against; see the pom).
+# Exports KAFKA_CONNECT_LIBS.
+DEBEZIUM_VERSION=${DEBEZIUM_VERSION:-3.6.1.Final}
+KAFKA_CONNECT_VERSION=${KAFKA_CONNECT_VERSION:-4.3.2}
+ensure_kafka_connect() {
+    local home
+    home=$(abspath "${XDG_CACHE_HOME:-$HOME/.cache}/cdc-platform/kafka-connect-$KAFKA_CONNECT_VERSION-debezium-$DEBEZIUM_VERSION")
+    export KAFKA_CONNECT_LIBS=$home/libs
+    ensure_java
+    maven_libs "$home" "$(_lib_repo_root)/setup/kafka-connect/pom.xml" \
+        "Kafka Connect $KAFKA_CONNECT_VERSION with Debezium $DEBEZIUM_VERSION" \
+        -Dconnect.version="$KAFKA_CONNECT_VERSION" -Ddebezium.version="$DEBEZIUM_VERSION"
 }
 
 # kafka_class CLASS ARG...: runs one of Kafka's main classes from the Maven install, the way the
@@ -205,17 +232,22 @@ stop_kafka() {
     wait
 }
 
-# kafka_create_topics BOOTSTRAP NODES TOPIC...: creates each missing topic with Kafka's own
-# admin tool: one partition (the ordering contract), replication factor NODES and, on three
-# nodes or more, min.insync.replicas=2 (an acknowledged write survives losing one broker).
+# kafka_create_topics BOOTSTRAP NODES [--config KEY=VALUE]... TOPIC...: creates each missing
+# topic with Kafka's own admin tool: one partition (the ordering contract), replication factor
+# NODES and, on three nodes or more, min.insync.replicas=2 (an acknowledged write survives
+# losing one broker), with any further topic configs given.
 kafka_create_topics() {
-    local bootstrap=$1 nodes=$2 topic isr
+    local bootstrap=$1 nodes=$2 topic isr configs=()
     shift 2
+    while [[ ${1:-} == --config ]]; do
+        configs+=(--config "$2")
+        shift 2
+    done
     isr=$((nodes >= 3 ? 2 : 1))
     for topic in "$@"; do
         (kafka_class org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
             --if-not-exists --topic "$topic" --partitions 1 --replication-factor "$nodes" \
-            --config "min.insync.replicas=$isr" >/dev/null) &
+            --config "min.insync.replicas=$isr" "${configs[@]}" >/dev/null) &
     done
     wait_all_or_die "creating topics $*"
 }

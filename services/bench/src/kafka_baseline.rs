@@ -3,7 +3,7 @@
 //! it can with up to `--in-flight` deliveries outstanding, or (`--rate`) at a steady rate,
 //! measuring each record's send → acknowledgement latency.
 
-use crate::{events_file, per_second, quantile};
+use crate::{events_file, per_second, quantile, TopicArgs};
 use futures::stream::{FuturesUnordered, StreamExt};
 use rdkafka::{
     message::{Header, OwnedHeaders},
@@ -15,10 +15,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
-    bootstrap: String,
-    #[arg(long)]
-    topic: String,
+    #[command(flatten)]
+    to: TopicArgs,
     /// TSV events file (key, payload).
     #[arg(long)]
     input: PathBuf,
@@ -83,8 +81,8 @@ pub async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
         "{} holds no events",
         args.input.display()
     );
-    let kafka = kafka::KafkaArgs::new(&args.bootstrap);
-    kafka.ensure_topics(&[args.topic.as_str()]).await?;
+    let kafka = kafka::KafkaArgs::new(&args.to.bootstrap);
+    kafka.ensure_topics(&[args.to.topic.as_str()]).await?;
     let producer = kafka.idempotent_producer(
         Duration::from_secs(30),
         Duration::from_millis(args.linger_ms),
@@ -93,7 +91,7 @@ pub async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
     // producer id are not timed (the relay's drain is timed from its first progress too).
     check(
         producer
-            .send(events[0].record(&args.topic), Duration::from_secs(30))
+            .send(events[0].record(&args.to.topic), Duration::from_secs(30))
             .await,
     )?;
     match args.rate {
@@ -110,7 +108,7 @@ async fn as_fast_as_possible(
     eprintln!(
         "producing {} events to {} (bare producer)",
         events.len(),
-        args.topic
+        args.to.topic
     );
     let start = Instant::now();
     let mut pending = FuturesUnordered::new();
@@ -122,7 +120,7 @@ async fn as_fast_as_possible(
                 acked += 1;
             }
         }
-        pending.push(producer.send(event.record(&args.topic), Duration::from_secs(30)));
+        pending.push(producer.send(event.record(&args.to.topic), Duration::from_secs(30)));
     }
     while let Some(result) = pending.next().await {
         check(result)?;
@@ -147,7 +145,7 @@ async fn paced(
     let total = (rate * args.duration_secs as f64).round() as usize;
     eprintln!(
         "producing {total} events to {} at {rate}/s (bare producer)",
-        args.topic
+        args.to.topic
     );
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
     let start = Instant::now();
@@ -167,7 +165,7 @@ async fn paced(
             }
         }
         let sent = Instant::now();
-        let delivery = producer.send(event.record(&args.topic), Duration::from_secs(30));
+        let delivery = producer.send(event.record(&args.to.topic), Duration::from_secs(30));
         pending.push(async move { (sent, delivery.await) });
     }
     while let Some((sent, result)) = pending.next().await {

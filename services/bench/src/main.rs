@@ -15,6 +15,7 @@ mod events_file;
 mod kafka_baseline;
 mod mongo_baseline;
 mod prometheus;
+mod topic_check;
 mod wait;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,9 @@ enum Command {
     Histogram(prometheus::HistogramArgs),
     /// Writes through the API at a steady rate and measures 201 → visible in MongoDB.
     E2e(e2e::Args),
+    /// Waits for the expected events on a topic and checks them (all there, per key in
+    /// version order, key and headers matching); reports drain rate and commit → broker latency.
+    TopicCheck(topic_check::Args),
 }
 
 #[tokio::main]
@@ -76,9 +80,19 @@ async fn main() -> anyhow::Result<()> {
         Command::WaitCount(args) => wait::count(args).await?,
         Command::Histogram(args) => prometheus::run(args).await?,
         Command::E2e(args) => e2e::run(args).await?,
+        Command::TopicCheck(args) => topic_check::run(args).await?,
     };
     println!("{report}");
     Ok(())
+}
+
+/// The broker and the topic a subcommand writes or reads.
+#[derive(Debug, clap::Args)]
+pub struct TopicArgs {
+    #[arg(long)]
+    pub bootstrap: String,
+    #[arg(long)]
+    pub topic: String,
 }
 
 /// `n / seconds`, 0 for an empty interval.
