@@ -137,7 +137,7 @@ EOF
     result "side-$who-peak-rss" "{\"vmhwm_kb\": $(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status")}"
 }
 
-kafka_create_topics "$kafka" 1 --config message.timestamp.type=LogAppendTime ours.customers dbz.customers
+kafka_create_topics "$kafka" 1 --config message.timestamp.type=LogAppendTime ours.customers ours-wal.customers dbz.customers
 
 # --- Debezium ---------------------------------------------------------------------------------
 
@@ -217,7 +217,19 @@ log "  PostgreSQL alone at $first_rate/s: $(<"$results/side-alone.json")"
 
 # --- our relay --------------------------------------------------------------------------------
 
-current_stage="stage 5 (debezium: our relay)"
+current_stage="stage 5 (debezium: our relay, polling)"
 reset_tables
-TOPIC_PREFIX=ours. start_relay
+RELAY_CAPTURE=poll TOPIC_PREFIX=ours. start_relay
 measure_publisher ours ours.customers "$(<"$pids/outbox-relay.pid")"
+
+# --- our relay, from the write-ahead log --------------------------------------------------------
+
+current_stage="stage 5 (debezium: our relay, from the WAL)"
+stop_pidfile "$pids/outbox-relay.pid" 20
+reset_tables
+RELAY_CAPTURE=wal TOPIC_PREFIX=ours-wal. start_relay
+# ours_slot_active: the relay made its slot and streams from it (so the fill below is streamed,
+# not found by the first drain).
+ours_slot_active() { [[ $(sql -c "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'outbox_relay_%' AND active") == 1 ]]; }
+wait_for --log "$logs/outbox-relay.log" "our relay's replication slot in use" 60 -- ours_slot_active
+measure_publisher ours-wal ours-wal.customers "$(<"$pids/outbox-relay.pid")"

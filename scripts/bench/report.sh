@@ -100,9 +100,11 @@ for x in e2e:
     rows.append((f"4 end to end at {fmt(x['rate'],0)}/s", f"201→visible p50 {fmt(x['p50_ms'])} ms, p99 {fmt(x['p99_ms'])} ms; achieved {fmt(x['achieved_rate'])}/s, errors {x['errors']}, missing {x['missing']}, {'sustained' if x['sustained'] else 'NOT sustained'}",
                  f"relay commit→ack p50 {fmt(p50 and p50*1000)} ms, p99 {fmt(p99 and p99*1000)} ms (histogram)", None))
 stages["peak_rss_kb"] = r.get("rss-kb", {})
-# Stage 5: our relay and Debezium, each figure side by side with ours / Debezium.
+# Stage 5: our relay (polling, and from the WAL) and Debezium, each figure side by side with
+# ours / Debezium.
+publishers = ("ours", "ours-wal", "debezium")
 side = {}
-for who in ("ours", "debezium"):
+for who in publishers:
     prefix = f"side-{who}-r"
     rates = sorted((r[k] for k in r if k.startswith(prefix) and k[len(prefix):].isdigit()), key=lambda x: x["rate"])
     if f"side-{who}-drain" not in r and not rates:
@@ -133,25 +135,30 @@ if side:
         (f"highest steady rate sustained, commits/s (tried: {' '.join(settings['debezium']['rates'])})", ("highest_sustained_rate",), 0, "higher"),
         ("peak RSS (VmHWM), MiB", ("peak_rss_kb",), 1, "lower"),
     ]
-    ratios = {}
+    ratios = {"ours": {}, "ours-wal": {}}
+
+    def row(label, values, digits, better):
+        rts = {who: ratio(values["ours"], values["debezium"]) if who == "ours" else ratio(values["ours-wal"], values["debezium"]) for who in ratios}
+        for who, rt in rts.items():
+            ratios[who][label] = rt
+        shown = lambda rt: "—" if rt is None else f"{rt:.2f}"
+        return (label, *(fmt(values[w], digits) for w in publishers), shown(rts["ours"]), shown(rts["ours-wal"]), better)
+
     for label, path, digits, better in figures:
-        a, b = get("ours", *path), get("debezium", *path)
+        values = {w: get(w, *path) for w in publishers}
         if path == ("peak_rss_kb",):
-            a, b = a and a / 1024, b and b / 1024
-        rt = ratio(a, b)
-        ratios[label] = rt
-        side_rows.append((label, fmt(a, digits), fmt(b, digits), "—" if rt is None else f"{rt:.2f}", better))
+            values = {w: v and v / 1024 for w, v in values.items()}
+        side_rows.append(row(label, values, digits, better))
     # The whole cost of publishing at the first rate: the publisher's CPU and what it adds to
-    # PostgreSQL's (our relay's queries and updates; Debezium's walsender decoding the WAL).
+    # PostgreSQL's (our relay's queries and updates; a walsender decoding the WAL).
     totals = {}
-    for who in ("ours", "debezium"):
+    for who in publishers:
         a, b = get(who, "rates", 0, "cpu_seconds"), get(who, "rates", 0, "postgres_cpu_seconds")
         totals[who] = a + b if a is not None and b is not None else None
     label = f"publisher + PostgreSQL CPU seconds at {first_rate}/s (the machine's whole bill)"
-    ratios[label] = ratio(totals["ours"], totals["debezium"])
-    side_rows.insert(8, (label, fmt(totals["ours"], 2), fmt(totals["debezium"], 2), "—" if ratios[label] is None else f"{ratios[label]:.2f}", "lower"))
+    side_rows.insert(8, row(label, totals, 2, "lower"))
     side["postgres_alone"] = r.get("side-alone")
-    side["ratios_ours_over_debezium"] = ratios
+    side["ratios_over_debezium"] = ratios
 stages["debezium"] = side
 stages["api_connections_left_idle_in_transaction"] = r.get("stuck-transactions", {}).get("terminated", 0)
 report = {"settings": settings, "stages": stages}
@@ -171,21 +178,22 @@ if e2e:  # only when the end-to-end stage ran
 if side_rows:
     md += ["", "## Stage 5: our relay vs Debezium (outbox event router on Kafka Connect)", "",
            f"Debezium {settings['debezium']['version']} PostgreSQL connector (pgoutput, a publication of inserts only) with io.debezium.transforms.outbox.EventRouter on Kafka Connect {settings['debezium']['kafka_connect']} standalone (heap {settings['debezium']['heap']}; extra connector properties: {' '.join(settings['debezium']['extra_connector_properties']) or 'none'}; extra worker properties: {' '.join(settings['debezium']['extra_worker_properties']) or 'none'}; Debezium's and Connect's defaults otherwise), against our outbox-relay; each alone, on the same events, keys and headers. Latency: broker timestamp (LogAppendTime) − the payload's source.committed_at. PostgreSQL's CPU counts every backend (walsender included) and a VACUUM and CHECKPOINT at the end of each window, so each is charged for cleaning up what it wrote.", "",
-           "| figure | ours | Debezium | ours / Debezium | better is |", "|---|---|---|---|---|"]
-    md += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in side_rows]
+           "`poll` is our relay with `RELAY_CAPTURE=poll` (reads the table, woken by NOTIFY, marks what it published); `wal` with `RELAY_CAPTURE=wal` (reads a logical replication slot, as Debezium does, and deletes what it published).", "",
+           "| figure | ours, poll | ours, wal | Debezium | poll / Debezium | wal / Debezium | better is |", "|---|---|---|---|---|---|---|"]
+    md += ["| " + " | ".join(x) + " |" for x in side_rows]
     alone = side.get("postgres_alone")
     if alone:
         md.append(f"\nPostgreSQL alone (the same pgbench load at {alone['rate']}/s, no publisher): {fmt(alone['postgres_cpu_seconds'], 2)} CPU seconds; subtract it for what a publisher adds, keeping in mind that on a shared machine the same load varies by a few CPU seconds from window to window.")
     top = settings["debezium"]["rates"][-1] if settings["debezium"]["rates"] else None
-    for who in ("ours", "debezium"):
+    for who in publishers:
         if top is not None and side.get(who, {}).get("highest_sustained_rate") == float(top):
             md.append(f"\n{who} sustained every rate tried: its highest sustained rate is at least {top}/s.")
     md += ["", "Every rate tried (each publisher stops at its first rate not sustained: pgbench reached under 90% of it, an event took over a minute, or the lag grew):", "",
            "| publisher | rate/s | pgbench tx/s | p50 ms | p99 ms | max ms | publisher CPU s | PostgreSQL CPU s | delivered | duplicates | sustained |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for who in ("ours", "debezium"):
+    for who in publishers:
         for x in side.get(who, {}).get("rates", []):
             md.append(f"| {who} | {x['rate']} | {fmt(x['pgbench_tps'])} | {fmt(x['latency_p50_ms'])} | {fmt(x['latency_p99_ms'])} | {fmt(x['latency_max_ms'])} | {fmt(x['cpu_seconds'],2)} | {fmt(x['postgres_cpu_seconds'],2)} | {x['delivered']}/{x['expected']} | {x['duplicates']} | {'yes' if x['sustained'] else 'no: ' + (x.get('not_sustained_because') or '')} |")
-    for who in ("ours", "debezium"):
+    for who in publishers:
         d = side.get(who, {}).get("drain")
         if d:
             md.append(f"\nDrain check ({who}): {d['delivered']}/{d['expected']} delivered, {d['out_of_order']} out of per-key order, {d['duplicates']} duplicates, {d['mismatched_key_or_headers']} with a wrong key or headers.")
