@@ -67,7 +67,10 @@ async fn generator_start_stop_start_makes_orders_at_the_configured_rate_and_all_
     let app = spawn_app().await;
     let prefix = test_support::unique("generator") + ".";
     let processor_db = app.env.fresh_database().await;
-    let _relay = RunningService::relay(&app.database_url, &app.env.bootstrap, &prefix, &[]).await;
+    // Counts the outbox rows afterwards: the polling relay keeps published rows.
+    let polling = [("RELAY_CAPTURE", "poll".to_owned())];
+    let _relay =
+        RunningService::relay(&app.database_url, &app.env.bootstrap, &prefix, &polling).await;
     let processor = RunningService::start(
         "order-processor",
         "ORDER_PROCESSOR_ADDR",

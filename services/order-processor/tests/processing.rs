@@ -288,7 +288,10 @@ async fn execution_events_reach_the_order_executions_topic_through_the_relay() {
     let order = Order::new("RELAY", 5).for_customer(customer);
     world.produce(&[order.created()]).await;
     let _processor = world.processor("processor").await;
-    let _relay = RunningService::relay(&world.db, &world.env.bootstrap, &world.prefix, &[]).await;
+    // Compares the topic with the outbox afterwards: the polling relay keeps published rows.
+    let polling = [("RELAY_CAPTURE", "poll".to_owned())];
+    let _relay =
+        RunningService::relay(&world.db, &world.env.bootstrap, &world.prefix, &polling).await;
 
     let records = topic::read_until(
         &world.env.bootstrap,

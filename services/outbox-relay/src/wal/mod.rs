@@ -35,23 +35,26 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 
-/// A committed transaction's outbox events and the position just past its commit.
+/// Events of a committed transaction, at most a batch of them; the last part of a transaction
+/// carries the position just past its commit, which may be confirmed once it is acknowledged.
+/// (Without streaming, pgoutput sends a transaction only after it committed, so a large one can
+/// be sent in parts as it arrives: memory stays bounded by the pipeline, not the transaction.)
 struct Committed {
     events: Vec<PendingEvent>,
-    end: Lsn,
+    end: Option<Lsn>,
 }
 
 /// A batch handed to the producer: its rows, the commit position to confirm once the broker
 /// acknowledged it, and that acknowledgement.
 struct Sent {
     ids: Vec<i64>,
-    end: Lsn,
+    end: Option<Lsn>,
     failed_to_send: bool,
     acknowledged: Pin<Box<dyn Future<Output = Published> + Send>>,
 }
 
 impl Sent {
-    fn new(batch: InFlight, end: Lsn) -> Self {
+    fn new(batch: InFlight, end: Option<Lsn>) -> Self {
         Self {
             ids: batch.events().iter().map(|e| e.id).collect(),
             end,
@@ -94,12 +97,16 @@ async fn publish_stream(
 ) -> Result<(), RelayError> {
     let depth = usize::from(c.pipeline_depth);
     let batch_size = c.batch_size as usize;
-    let mut stream = Stream::default();
+    let mut stream = Stream {
+        part: batch_size,
+        ..Stream::default()
+    };
     let mut heartbeat = tokio::time::interval(c.heartbeat_interval);
     // An idle stream still wakes for the gauges (the log the slot retains keeps growing with
     // other databases' writes).
     let mut gauges = tokio::time::interval(crate::relay::BACKLOG_REPORT_INTERVAL);
     let mut in_flight: VecDeque<Sent> = VecDeque::new();
+    let mut done = Done::default();
     loop {
         let stopping = shutdown.is_triggered();
         while !stopping
@@ -111,11 +118,15 @@ async fn publish_stream(
             in_flight.push_back(Sent::new(publisher.send(events).await, end));
         }
         if stopping && in_flight.is_empty() {
+            done.finish(conn, client).await?;
             return Ok(());
         }
         let idle = stream.committed.is_empty() && in_flight.is_empty();
-        // Reading ahead stops once a full pipeline's worth of transactions waits.
-        let read_more = !stopping && stream.committed.len() < depth * batch_size;
+        if (idle || stopping || done.ids.len() >= batch_size) && !done.ids.is_empty() {
+            done.finish(conn, client).await?;
+        }
+        // Reading ahead stops once a full pipeline's worth of events waits.
+        let read_more = !stopping && stream.queued < depth * batch_size;
         let oldest = async {
             match in_flight.front_mut() {
                 Some(sent) => sent.acknowledged.as_mut().await,
@@ -126,15 +137,16 @@ async fn publish_stream(
             published = oldest => {
                 let Sent { ids, end, .. } = in_flight.pop_front().expect("awaited");
                 let Published { acked, error } = published;
-                if acked > 0 {
-                    outbox::delete(conn, &ids[..acked]).await?;
-                    metrics::counter!("relay_published_total").increment(acked as u64);
-                }
+                metrics::counter!("relay_published_total").increment(acked as u64);
+                done.ids.extend_from_slice(&ids[..acked]);
                 if let Some(error) = error {
                     metrics::counter!("relay_publish_failures_total").increment(1);
+                    done.finish(conn, client).await?;
                     return Err(RelayError::Publish(error));
                 }
-                client.update_applied_lsn(end);
+                if end.is_some() {
+                    done.end = end;
+                }
             }
             event = client.recv(), if read_more => stream.take(next(event)?, client, idle)?,
             _ = heartbeat.tick(), if idle => slot::heartbeat(conn).await?,
@@ -145,13 +157,46 @@ async fn publish_stream(
     }
 }
 
+/// Acknowledged events not yet deleted, and the commit position confirmed once they are.
+/// Deleting waits for a batch's worth (or for the stream to go idle): one statement, and one
+/// commit to flush, per batch size of events instead of per acknowledgement. Confirming waits
+/// for the delete, so a relay that dies in between sends those events again and deletes them
+/// then.
+#[derive(Default)]
+struct Done {
+    ids: Vec<i64>,
+    end: Option<Lsn>,
+}
+
+impl Done {
+    async fn finish(
+        &mut self,
+        conn: &mut AsyncPgConnection,
+        client: &ReplicationClient,
+    ) -> Result<(), RelayError> {
+        if !self.ids.is_empty() {
+            outbox::delete(conn, &self.ids).await?;
+            self.ids.clear();
+        }
+        if let Some(end) = self.end.take() {
+            client.update_applied_lsn(end);
+        }
+        Ok(())
+    }
+}
+
 /// The stream's state between events: the transaction being read and the committed ones not
 /// yet sent.
 #[derive(Default)]
 struct Stream {
     decoder: pgoutput::Decoder,
+    /// The transaction being read (never more than a batch: the rest is queued already).
     open: Vec<PendingEvent>,
     committed: VecDeque<Committed>,
+    /// Events in `committed`.
+    queued: usize,
+    /// Events per queued part.
+    part: usize,
 }
 
 impl Stream {
@@ -172,6 +217,12 @@ impl Stream {
                     .decode(&data)
                     .map_err(|e| RelayError::Replication(e.to_string()))?
                 {
+                    // One event always stays open, so that the commit ends a non-empty part.
+                    if self.open.len() > self.part.max(1) {
+                        let rest = self.open.split_off(self.part.max(1));
+                        let part = std::mem::replace(&mut self.open, rest);
+                        self.queue(part, None);
+                    }
                     self.open.push(event);
                 }
             }
@@ -181,10 +232,8 @@ impl Stream {
                         client.update_applied_lsn(end_lsn);
                     }
                 } else {
-                    self.committed.push_back(Committed {
-                        events: std::mem::take(&mut self.open),
-                        end: end_lsn,
-                    });
+                    let part = std::mem::take(&mut self.open);
+                    self.queue(part, Some(end_lsn));
                 }
             }
             ReplicationEvent::Message { prefix, lsn, .. }
@@ -200,10 +249,15 @@ impl Stream {
         Ok(())
     }
 
-    /// Whole transactions, oldest first, up to `limit` events (or one larger transaction), and
-    /// the commit position of the last.
-    fn batch(&mut self, limit: usize) -> (Vec<PendingEvent>, Lsn) {
-        let first = self.committed.pop_front().expect("a committed transaction");
+    fn queue(&mut self, events: Vec<PendingEvent>, end: Option<Lsn>) {
+        self.queued += events.len();
+        self.committed.push_back(Committed { events, end });
+    }
+
+    /// Queued parts, oldest first, up to `limit` events, and the commit position of the last
+    /// transaction that ends in them.
+    fn batch(&mut self, limit: usize) -> (Vec<PendingEvent>, Option<Lsn>) {
+        let first = self.committed.pop_front().expect("a queued part");
         let (mut events, mut end) = (first.events, first.end);
         while self
             .committed
@@ -212,8 +266,10 @@ impl Stream {
         {
             let next = self.committed.pop_front().expect("checked");
             events.extend(next.events);
-            end = next.end;
+            // A part without an end leaves the last whole transaction's to confirm.
+            end = next.end.or(end);
         }
+        self.queued -= events.len();
         (events, end)
     }
 }
