@@ -52,8 +52,11 @@ wait_for_http "$api_url/health/ready" 60 "$logs/customer-api.log"
 start_relay() {
     pidfile_pid "$pids/outbox-relay.pid" >/dev/null && return 0
     log "  outbox-relay (RELAY_BATCH_SIZE=$RELAY_BATCH_SIZE, RELAY_PIPELINE_DEPTH=$RELAY_PIPELINE_DEPTH, RELAY_LINGER_MS=$RELAY_LINGER_MS)"
+    # Stages 2-4 count what the relay published in the outbox table, which the polling relay
+    # keeps: they run it unless RELAY_CAPTURE says otherwise. Stage 5 measures both modes.
     start outbox-relay "127.0.0.1:$relay_port" RELAY_ADDR="127.0.0.1:$relay_port" \
-        RELAY_DATABASE_URL="$pg_url" KAFKA_BOOTSTRAP_SERVERS="$kafka"
+        RELAY_DATABASE_URL="$pg_url" KAFKA_BOOTSTRAP_SERVERS="$kafka" \
+        RELAY_CAPTURE="${RELAY_CAPTURE:-poll}"
 }
 start_replicator() {
     pidfile_pid "$pids/replicator.pid" >/dev/null && return 0

@@ -94,3 +94,39 @@ async fn a_quiet_outbox_keeps_its_slot_from_pinning_the_log_other_databases_writ
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_transaction_larger_than_a_batch_is_sent_in_parts_whole_and_in_order() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection};
+    let world = World::new("large-tx", Capture::Wal).await;
+    let keys = keys(3);
+    let relay = world
+        .relay(&[
+            ("RELAY_BATCH_SIZE", "7".into()),
+            ("RELAY_PIPELINE_DEPTH", "2".into()),
+        ])
+        .await;
+    relay.wait_until_leader().await;
+    // 60 events in one transaction: nine parts of at most 7, only the last confirming it.
+    let mut conn = AsyncPgConnection::establish(&world.db).await.unwrap();
+    let mut ids = conn
+        .transaction(async |conn| {
+            let mut ids = Vec::new();
+            for version in 1..=20 {
+                for key in &keys {
+                    let change = common::widget_change(key, version);
+                    ids.push(outbox::record(conn, change).await?.id);
+                }
+            }
+            Ok::<_, outbox::OutboxError>(ids)
+        })
+        .await
+        .unwrap();
+    ids.extend(world.write(&keys, 21..=22).await);
+    let records = read_all(&world, &ids).await;
+    assert_complete_and_ordered(&records, &keys, 22);
+    test_support::eventually("every published row deleted", WAIT, || async {
+        (rows(&world).await == 0).then_some(())
+    })
+    .await;
+}
