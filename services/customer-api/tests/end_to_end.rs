@@ -61,11 +61,7 @@ async fn create_update_delete_reach_mongodb_and_the_inbox() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    test_support::eventually("the update in MongoDB", WAIT, || async {
-        let doc = customers.find_one(doc! {"_id": &id}).await.ok().flatten()?;
-        (doc.get_i64("_version").ok()? == 2).then_some(doc)
-    })
-    .await;
+    mongo::document_at_version(&customers, &id, 2, WAIT).await;
     let mails = mail.wait_for(&email, 2, WAIT).await;
     let update = mails
         .iter()
@@ -86,14 +82,7 @@ async fn create_update_delete_reach_mongodb_and_the_inbox() {
         app.client.delete(&url).send().await.unwrap().status(),
         StatusCode::NO_CONTENT
     );
-    test_support::eventually("the delete in MongoDB", WAIT, || async {
-        customers
-            .find_one(doc! {"_id": &id})
-            .await
-            .ok()
-            .and_then(|d| d.is_none().then_some(()))
-    })
-    .await;
+    mongo::document_gone(&customers, &id, WAIT).await;
     let mails = mail.wait_for(&email, 3, WAIT).await;
     assert!(mails
         .iter()

@@ -168,11 +168,7 @@ async fn avro_mode_create_update_delete_reach_mongodb_and_the_inbox() {
         })
         .await
         .unwrap();
-    test_support::eventually("the update in MongoDB", WAIT, || async {
-        let doc = customers.find_one(doc! {"_id": &id}).await.ok().flatten()?;
-        (doc.get_i64("_version").ok()? == 2).then_some(doc)
-    })
-    .await;
+    mongo::document_at_version(&customers, &id, 2, WAIT).await;
     let mails = mail.wait_for(&email, 2, WAIT).await;
     let update = mails
         .iter()
@@ -185,14 +181,7 @@ async fn avro_mode_create_update_delete_reach_mongodb_and_the_inbox() {
     );
 
     store.delete(created.id, &IfMatch::Any).await.unwrap();
-    test_support::eventually("the delete in MongoDB", WAIT, || async {
-        customers
-            .find_one(doc! {"_id": &id})
-            .await
-            .ok()
-            .and_then(|d| d.is_none().then_some(()))
-    })
-    .await;
+    mongo::document_gone(&customers, &id, WAIT).await;
     let mails = mail.wait_for(&email, 3, WAIT).await;
     assert!(mails
         .iter()

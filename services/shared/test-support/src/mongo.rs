@@ -20,6 +20,41 @@ pub async fn client(uri: &str) -> mongodb::Client {
     mongodb::Client::with_options(options).expect("a MongoDB client")
 }
 
+/// The replica's document `id` once it is at `version` (`_version`), waiting up to `wait`.
+pub async fn document_at_version(
+    collection: &mongodb::Collection<mongodb::bson::Document>,
+    id: &str,
+    version: i64,
+    wait: Duration,
+) -> mongodb::bson::Document {
+    let what = format!("document {id} at version {version}");
+    crate::eventually(&what, wait, || async {
+        let doc = collection
+            .find_one(mongodb::bson::doc! {"_id": id})
+            .await
+            .ok()
+            .flatten()?;
+        (doc.get_i64("_version").ok()? == version).then_some(doc)
+    })
+    .await
+}
+
+/// Waits up to `wait` for the replica's document `id` to be gone.
+pub async fn document_gone(
+    collection: &mongodb::Collection<mongodb::bson::Document>,
+    id: &str,
+    wait: Duration,
+) {
+    crate::eventually(&format!("document {id} deleted"), wait, || async {
+        collection
+            .find_one(mongodb::bson::doc! {"_id": id})
+            .await
+            .ok()
+            .and_then(|d| d.is_none().then_some(()))
+    })
+    .await
+}
+
 pub struct MongoServer {
     pub port: u16,
     server: LocalServer,
