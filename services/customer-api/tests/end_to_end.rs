@@ -11,7 +11,11 @@ use mongodb::bson::{doc, Document};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::Duration;
-use test_support::{mail::MailCatcher, mongo, process::RunningService};
+use test_support::{
+    mail::{Mail, MailCatcher},
+    mongo,
+    process::RunningService,
+};
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -63,10 +67,7 @@ async fn create_update_delete_reach_mongodb_and_the_inbox() {
     assert_eq!(response.status(), StatusCode::OK);
     mongo::document_at_version(&customers, &id, 2, WAIT).await;
     let mails = mail.wait_for(&email, 2, WAIT).await;
-    let update = mails
-        .iter()
-        .find(|m| m.subject == "Your record has been updated")
-        .expect("an update mail");
+    let update = Mail::with_subject(&mails, "Your record has been updated");
     assert!(
         update.text.contains("Mary Jackson") && update.text.contains("Mary W. Jackson"),
         "{}",

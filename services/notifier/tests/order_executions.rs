@@ -8,7 +8,10 @@ use chrono::Utc;
 use common::{listed, World, WAIT};
 use events::{ChangeEvent, Op, Source};
 use serde_json::json;
-use test_support::{fixtures::Customer, mail::MailCatcher};
+use test_support::{
+    fixtures::Customer,
+    mail::{Mail, MailCatcher},
+};
 use uuid::Uuid;
 
 /// An `order-execution.created` event as order-processor writes it.
@@ -57,10 +60,7 @@ async fn an_execution_for_a_known_customer_emails_symbol_quantity_and_price() {
     let execution = executed(Some(ada.id), "AAPL", 7);
     world.produce_execution(&execution).await;
     let mails = mail.wait_for(&ada.email, 2, WAIT).await;
-    let executed_mail = mails
-        .iter()
-        .find(|m| m.subject == EXECUTED)
-        .unwrap_or_else(|| panic!("no execution mail in {mails:#?}"));
+    let executed_mail = Mail::with_subject(&mails, EXECUTED);
     assert!(
         executed_mail.text.starts_with("Hello Ada Trader,"),
         "{}",
@@ -142,10 +142,7 @@ async fn an_execution_handled_before_its_customer_is_held_and_mailed_when_they_a
     let created = late.created();
     world.produce(&created).await;
     let mails = mail.wait_for(&late.email, 2, WAIT).await;
-    let executed_mail = mails
-        .iter()
-        .find(|m| m.subject == EXECUTED)
-        .unwrap_or_else(|| panic!("no execution mail: {mails:#?}"));
+    let executed_mail = Mail::with_subject(&mails, EXECUTED);
     assert!(
         executed_mail.text.contains("EARLY"),
         "{}",

@@ -14,7 +14,7 @@ use customer_api::{
 use mongodb::bson::{doc, Document};
 use std::time::Duration;
 use test_support::{
-    mail::MailCatcher,
+    mail::{Mail, MailCatcher},
     mongo,
     process::{RunningService, ServiceProcess},
     registry::SchemaRegistry,
@@ -170,10 +170,7 @@ async fn avro_mode_create_update_delete_reach_mongodb_and_the_inbox() {
         .unwrap();
     mongo::document_at_version(&customers, &id, 2, WAIT).await;
     let mails = mail.wait_for(&email, 2, WAIT).await;
-    let update = mails
-        .iter()
-        .find(|m| m.subject == "Your record has been updated")
-        .expect("an update mail");
+    let update = Mail::with_subject(&mails, "Your record has been updated");
     assert!(
         update.text.contains("Mary Jackson") && update.text.contains("Mary W. Jackson"),
         "{}",

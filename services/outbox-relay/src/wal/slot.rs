@@ -3,7 +3,7 @@
 
 use diesel::{
     sql_types::{BigInt, Nullable, Text},
-    QueryableByName,
+    OptionalExtension, QueryableByName,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -108,7 +108,7 @@ pub async fn retained_bytes(conn: &mut AsyncPgConnection, slot: &str) -> Result<
     .bind::<Text, _>(slot)
     .get_result::<Bytes>(conn)
     .await
-    .ok()
+    .optional()?
     .and_then(|b| b.bytes))
 }
 

@@ -108,11 +108,9 @@ pub async fn replace<R: Api + Mutable>(
 where
     R::Input: DeserializeOwned,
 {
-    let id = parse_id::<R>(&id)?;
-    let if_match = IfMatch::from_headers(&headers)?;
+    let (id, if_match) = target::<R>(&id, &headers)?;
     let fields = R::parse(input).map_err(ApiError::Validation)?;
-    let row = store.update(id, &if_match, |_| Ok(fields)).await?;
-    Ok(respond::<R>(StatusCode::OK, &row))
+    update(&store, id, &if_match, |_| Ok(fields)).await
 }
 
 pub async fn patch<R: Api + Mutable>(
@@ -124,11 +122,24 @@ pub async fn patch<R: Api + Mutable>(
 where
     R::Patch: DeserializeOwned,
 {
-    let id = parse_id::<R>(&id)?;
-    let if_match = IfMatch::from_headers(&headers)?;
-    let row = store
-        .update(id, &if_match, |current| R::apply(&patch, current))
-        .await?;
+    let (id, if_match) = target::<R>(&id, &headers)?;
+    update(&store, id, &if_match, |current| R::apply(&patch, current)).await
+}
+
+/// The row a write names and the version it expects: a malformed id is 404, a malformed
+/// `If-Match` 400, both before the body is judged.
+fn target<R: Collection>(id: &str, headers: &HeaderMap) -> Result<(Uuid, IfMatch), ApiError> {
+    Ok((parse_id::<R>(id)?, IfMatch::from_headers(headers)?))
+}
+
+/// PUT and PATCH: the row's fields become `change(current)` if `if_match` allows.
+async fn update<R: Api + Mutable>(
+    store: &Store<R>,
+    id: Uuid,
+    if_match: &IfMatch,
+    change: impl FnOnce(&R::Fields) -> Result<R::Fields, FieldErrors> + Send,
+) -> Result<Response, ApiError> {
+    let row = store.update(id, if_match, change).await?;
     Ok(respond::<R>(StatusCode::OK, &row))
 }
 
@@ -137,8 +148,8 @@ pub async fn delete<R: Api + Mutable>(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id::<R>(&id)?;
-    store.delete(id, &IfMatch::from_headers(&headers)?).await?;
+    let (id, if_match) = target::<R>(&id, &headers)?;
+    store.delete(id, &if_match).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -62,6 +62,14 @@ impl Mail {
     pub fn is_to(&self, address: &str) -> bool {
         self.to.iter().any(|a| a.eq_ignore_ascii_case(address))
     }
+
+    /// The mail among `mails` with `subject`; panics listing them when there is none.
+    pub fn with_subject<'a>(mails: &'a [Mail], subject: &str) -> &'a Mail {
+        mails
+            .iter()
+            .find(|m| m.subject == subject)
+            .unwrap_or_else(|| panic!("no mail with subject {subject:?} in {mails:#?}"))
+    }
 }
 
 pub struct MailCatcher {
