@@ -21,8 +21,27 @@ pub struct MovieListing {
     #[doc = "Only movies whose `expiry_date` falls between today (UTC) and today \
             + N days, both days included; 0 means today only. Given without a value \
             (`?expiring_within_days` or `?expiring_within_days=`), N is 30. At most 36500."]
-    #[param(minimum = 0, maximum = 36500)]
+    #[param(schema_with = expiring_schema)]
     expiring_within_days: Option<u32>,
+}
+
+/// 0 to 36500, or empty (the default window): what `ExpiryWindow::parse` takes.
+fn expiring_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0))
+                .maximum(Some(36500)),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0)),
+        )
+        .build()
+        .into()
 }
 
 /// The filters of a movie listing; `today` anchors `expiring_within_days`. Adds a message per

@@ -46,8 +46,21 @@ where
                 }
                 other => ApiError::BadRequest(other.body_text()),
             })?;
+        require_object(&bytes)?;
         parse(&bytes).map(ValidJson)
     }
+}
+
+/// No body the platform takes is a JSON array, but serde would read a struct from an array of
+/// its fields (`[]` as a patch of nothing), which no document allows: 422. (Other non-objects
+/// fail to deserialize anyway, and `null` is a valid optional body.)
+fn require_object(bytes: &[u8]) -> Result<(), ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let well_formed = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+    if first == Some(&b'[') && well_formed() {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
+    Ok(())
 }
 
 fn is_length_limit(e: &axum::extract::rejection::FailedToBufferBody) -> bool {
@@ -309,5 +322,20 @@ mod tests {
     fn unknown_field_is_a_validation_error() {
         let err = parse::<Body>(br#"{"name": "x", "age": 1, "nick": "y"}"#).unwrap_err();
         assert!(matches!(err, ApiError::Validation(_)));
+    }
+
+    #[test]
+    fn a_body_that_is_a_json_array_is_refused() {
+        assert!(require_object(b" {\"a\": 1}").is_ok());
+        assert!(matches!(
+            require_object(b"[]"),
+            Err(ApiError::Validation(d)) if d.contains_key("body")
+        ));
+        assert!(
+            require_object(b"null").is_ok(),
+            "an optional body may be null"
+        );
+        // Not JSON at all: left to the parser, which says it is malformed.
+        assert!(require_object(b"[oops").is_ok());
     }
 }
