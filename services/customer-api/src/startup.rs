@@ -7,17 +7,21 @@ use crate::{
     store::{CustomerStore, ALL_MIGRATIONS},
 };
 use anyhow::Context;
+use resource::Snapshots;
 use runtime::{db, ops, App};
 
 /// Migrates the database and returns the service unstarted: the API, docs, health and metrics on
-/// its bound address.
+/// its bound address, and the snapshot runner.
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     let access = config.auth.policy()?;
     let pool = db::open(&config.database_url, ALL_MIGRATIONS, &config.pool)
         .await
         .context("opening the customer database")?;
     let store = CustomerStore::new(pool.clone());
-    let router =
-        http::router(store, &access).merge(ops::router("customer-api", db::readiness(&pool)));
-    App::bind("customer-api", config.addr, router).await
+    let snapshots = Snapshots::new(pool.clone(), config.snapshots.clone());
+    let router = http::router(store, snapshots.clone(), &access)
+        .merge(ops::router("customer-api", db::readiness(&pool)));
+    let runner = snapshots.runner();
+    let app = App::bind("customer-api", config.addr, router).await?;
+    Ok(app.with_work(move |shutdown| runner.run(shutdown)))
 }

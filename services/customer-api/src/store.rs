@@ -15,8 +15,9 @@ use uuid::Uuid;
 use web::FieldErrors;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
-/// The service's schema: the outbox first, then its own tables.
-pub const ALL_MIGRATIONS: &[EmbeddedMigrations] = &[outbox::MIGRATIONS, MIGRATIONS];
+/// The service's schema: the outbox and the snapshots first, then its own tables.
+pub const ALL_MIGRATIONS: &[EmbeddedMigrations] =
+    &[outbox::MIGRATIONS, resource::MIGRATIONS, MIGRATIONS];
 
 pub const SERVICE: &str = "customer-api";
 pub const TABLE: &str = "customers";

@@ -9,10 +9,10 @@ mod common;
 
 use common::Customers as _;
 use common::{spawn_app, TestApp};
-use futures::{future::join_all, TryStreamExt};
-use mongodb::bson::{doc, Document};
+use futures::future::join_all;
+use mongodb::bson::Document;
 use serde_json::json;
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 use test_support::{
     broker::Broker,
     mail::MailCatcher,
@@ -152,54 +152,7 @@ impl Platform {
 
     /// The MongoDB replica equals the source table, document for document.
     async fn assert_replica_equals_source(&self) {
-        #[derive(diesel::QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            id: String,
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            name: String,
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            version: i64,
-        }
-        use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-        let mut conn = AsyncPgConnection::establish(&self.app.database_url)
-            .await
-            .unwrap();
-        let source: HashMap<String, (String, i64)> = diesel::sql_query(
-            "SELECT id::text AS id, name, version::bigint AS version FROM customers WHERE deleted_at IS NULL",
-        )
-        .load::<Row>(&mut conn)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.id, (r.name, r.version)))
-        .collect();
-        let replica =
-            test_support::eventually("the replica to equal the source table", WAIT, || async {
-                let docs: Vec<Document> = self
-                    .replica
-                    .find(doc! {})
-                    .await
-                    .ok()?
-                    .try_collect()
-                    .await
-                    .ok()?;
-                let replica: HashMap<String, (String, i64)> = docs
-                    .iter()
-                    .map(|d| {
-                        (
-                            d.get_str("_id").unwrap().to_owned(),
-                            (
-                                d.get_str("name").unwrap().to_owned(),
-                                d.get_i64("_version").unwrap(),
-                            ),
-                        )
-                    })
-                    .collect();
-                (replica == source).then_some(replica)
-            })
-            .await;
-        assert_eq!(replica.len(), source.len());
+        common::assert_replica_equals_source(&self.app.database_url, &self.replica, WAIT).await;
     }
 
     /// Every customer got exactly `count` emails, none twice (each Message-ID once).

@@ -372,6 +372,45 @@ async function showTab(tab) {
   nextCursor = null;
   await loadRows();
   if (tab === "orders") await loadGenerator();
+  await loadSnapshot();
+}
+
+// ---- snapshots ----------------------------------------------------------------------------------
+// The newest snapshot of the resource shown, polled while it runs: its state and a progress bar
+// of rows emitted out of the live rows it found when it started.
+
+let snapshotShown = null; // { resource, id }
+let snapshotTimer = null;
+
+function showSnapshot(snapshot) {
+  clearTimeout(snapshotTimer);
+  snapshotShown = snapshot ? { resource: current, id: snapshot.id } : null;
+  const state = snapshot ? snapshot.state : "none yet";
+  $("snapshot-state").textContent = state;
+  $("snapshot-progress").max = snapshot ? Math.max(snapshot.rows_total, 1) : 1;
+  $("snapshot-progress").value = snapshot ? (snapshot.state === "done" ? Math.max(snapshot.rows_total, 1) : snapshot.rows_done) : 0;
+  $("snapshot-rows").textContent = snapshot ? `${snapshot.rows_done} / ${snapshot.rows_total} rows` : "";
+  $("snapshot-pause").hidden = state !== "running";
+  $("snapshot-resume").hidden = state !== "paused";
+  $("snapshot-cancel").hidden = state !== "running" && state !== "paused";
+  if (state === "running") {
+    const resource = current;
+    snapshotTimer = setTimeout(() => guarded(async () => {
+      if (current === resource && snapshotShown) {
+        showSnapshot(await api("GET", `${RESOURCES[resource].path}/snapshots/${snapshotShown.id}`));
+      }
+    }), 1000);
+  }
+}
+
+async function loadSnapshot() {
+  const list = await api("GET", `${RESOURCES[current].path}/snapshots?limit=1`);
+  showSnapshot(list.items[0] || null);
+}
+
+async function steerSnapshot(action) {
+  const path = `${RESOURCES[current].path}/snapshots/${snapshotShown.id}/${action}`;
+  showSnapshot(await api("POST", path));
 }
 
 // ---- health -------------------------------------------------------------------------------------
@@ -538,5 +577,12 @@ $("generator-stop").addEventListener("click", () => guarded(async () => {
   await api("POST", "/api/v1/orders/generator/stop");
   await loadGenerator();
 }));
+
+$("snapshot-start").addEventListener("click", () => guarded(async () => {
+  showSnapshot(await api("POST", `${RESOURCES[current].path}/snapshots`, {}));
+}));
+$("snapshot-pause").addEventListener("click", () => guarded(() => steerSnapshot("pause")));
+$("snapshot-resume").addEventListener("click", () => guarded(() => steerSnapshot("resume")));
+$("snapshot-cancel").addEventListener("click", () => guarded(() => steerSnapshot("cancel")));
 
 if (token()) guarded(showSession);

@@ -20,6 +20,9 @@ pub struct Config {
     pub database_url: String,
     #[command(flatten)]
     pub pool: runtime::db::PoolArgs,
+    /// Snapshots (`SNAPSHOT_CHUNK_SIZE`, `SNAPSHOT_CHUNK_PAUSE_MS`).
+    #[command(flatten)]
+    pub snapshots: resource::SnapshotArgs,
     /// Bearer-token authentication (`AUTH_MODE`, `JWT_SECRET`).
     #[command(flatten)]
     pub auth: web::auth::AuthArgs,

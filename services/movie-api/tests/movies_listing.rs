@@ -1,6 +1,7 @@
 //! Listing movies over HTTP against a real PostgreSQL: newest first, paged by cursor or offset,
 //! deleted ones hidden, filtered by genre and by expiry date (inclusive bounds, in UTC days),
-//! and unknown or invalid query parameters refused with 400.
+//! and unknown or invalid query parameters refused with 400. A snapshot narrowed by the same
+//! filters emits exactly the movies the listing shows.
 
 mod common;
 
@@ -165,4 +166,50 @@ async fn movie_listing_rejects_unknown_and_invalid_query_parameters_with_400() {
             .contains("science-fiction"),
         "an unknown genre filter names the valid ones: {body}"
     );
+}
+
+#[tokio::test]
+async fn a_snapshot_filtered_like_the_listing_emits_exactly_the_movies_it_lists() {
+    let app = spawn_app().await;
+    for (title, genres, days) in [
+        ("Tokyo Story", vec!["drama"], 3),
+        ("Fires on the Plain", vec!["war", "drama"], 400),
+        ("Ikiru", vec!["drama"], -1),
+        ("Godzilla", vec!["science-fiction"], 3),
+    ] {
+        app.create_movie(
+            &json!({"title": title, "genres": genres, "expiry_date": days_from_today(days)}),
+        )
+        .await;
+    }
+    let listed = app
+        .listed_ids("/api/v1/movies?genre=drama&expiring_within_days=30")
+        .await;
+    assert_eq!(listed.len(), 1, "only Tokyo Story");
+
+    let body = json!({"filter": {"genre": "drama", "expiring_within_days": 30}});
+    let started = app.post("/api/v1/movies/snapshots", &body).await;
+    assert_eq!(started.status(), StatusCode::ACCEPTED);
+    let location = started.headers()["location"].to_str().unwrap().to_owned();
+    let snapshot = test_support::conformance::snapshot_done(&app, &location).await;
+    assert_eq!(snapshot["rows_total"], 1);
+    assert_eq!(snapshot["filter"], json!({"genre": "drama", "expiring_within_days": "30"}));
+    let read = test_support::count(
+        &app.database_url,
+        "SELECT count(*) AS n FROM outbox WHERE event_type = 'movie.read'",
+    )
+    .await;
+    assert_eq!(read, 1);
+    assert_eq!(app.outbox_events(&listed[0]).await.len(), 2, "created, then read");
+
+    let (status, body) = problem(
+        app.post(
+            "/api/v1/movies/snapshots",
+            &json!({"filter": {"genre": "western"}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["details"]["filter.genre"].is_string(), "{body}");
 }

@@ -11,15 +11,16 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use outbox::Aggregate;
-use resource::{Collection, Conn, Creatable, Lock, Store, StoreError};
+use resource::{Collection, Conn, Creatable, KeyRange, Lock, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use web::{paging::PageRequest, FieldErrors};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
-/// The service's schema: the outbox first, then its own tables.
-pub const ALL_MIGRATIONS: &[EmbeddedMigrations] = &[outbox::MIGRATIONS, MIGRATIONS];
+/// The service's schema: the outbox and the snapshots first, then its own tables.
+pub const ALL_MIGRATIONS: &[EmbeddedMigrations] =
+    &[outbox::MIGRATIONS, resource::MIGRATIONS, MIGRATIONS];
 
 pub const SERVICE: &str = "order-api";
 pub const TABLE: &str = "orders";
@@ -110,6 +111,39 @@ impl Collection for Orders {
             .select(Order::as_select())
             .into_boxed();
         web::starting_at!(query, orders, page.start)
+            .load(conn)
+            .await
+    }
+
+    async fn count_in(conn: &mut Conn, _: &(), range: KeyRange) -> QueryResult<i64> {
+        let query = orders::table
+            .select(diesel::dsl::count_star())
+            .into_boxed();
+        resource::in_range!(query, orders, range)
+            .get_result(conn)
+            .await
+    }
+
+    async fn ids_in(
+        conn: &mut Conn,
+        _: &(),
+        range: KeyRange,
+        limit: i64,
+    ) -> QueryResult<Vec<Uuid>> {
+        let query = orders::table
+            .order(orders::id.asc())
+            .limit(limit)
+            .select(orders::id)
+            .into_boxed();
+        resource::in_range!(query, orders, range).load(conn).await
+    }
+
+    /// Orders never change, so a snapshot has no writer to wait for: a plain read.
+    async fn lock_rows(conn: &mut Conn, ids: &[Uuid]) -> QueryResult<Vec<Order>> {
+        orders::table
+            .filter(orders::id.eq_any(ids))
+            .order(orders::id.asc())
+            .select(Order::as_select())
             .load(conn)
             .await
     }

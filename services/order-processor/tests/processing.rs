@@ -92,7 +92,7 @@ async fn a_new_order_is_priced_within_bounds_and_its_execution_event_is_in_the_s
 }
 
 #[tokio::test]
-async fn redelivered_orders_create_no_second_execution_or_outbox_event() {
+async fn redelivered_orders_and_snapshot_reads_create_no_second_execution_or_outbox_event() {
     let world = World::new("price-redeliver").await;
     let orders: Vec<Order> = (1..=3).map(|i| Order::new("DUP", i)).collect();
     let created: Vec<_> = orders.iter().map(Order::created).collect();
@@ -104,7 +104,10 @@ async fn redelivered_orders_create_no_second_execution_or_outbox_event() {
 
     let mut first = world.processor("first").await;
     first
-        .wait_for_metric("order_processor_duplicates_total", 2.0, WAIT)
+        .wait_for_metric("order_processor_ignored_total", 1.0, WAIT)
+        .await;
+    first
+        .wait_for_metric("order_processor_duplicates_total", 1.0, WAIT)
         .await;
     assert_eq!(first.metric("order_processor_priced_total").await, 3.0);
     let priced = world.executions().await;
@@ -116,7 +119,10 @@ async fn redelivered_orders_create_no_second_execution_or_outbox_event() {
     // A new group replays the whole topic against the same table: all five are no-ops.
     let second = world.processor("second").await;
     second
-        .wait_for_metric("order_processor_duplicates_total", 5.0, WAIT)
+        .wait_for_metric("order_processor_duplicates_total", 4.0, WAIT)
+        .await;
+    second
+        .wait_for_metric("order_processor_ignored_total", 1.0, WAIT)
         .await;
     assert_eq!(second.metric("order_processor_priced_total").await, 0.0);
     assert_eq!(

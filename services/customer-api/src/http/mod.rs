@@ -3,7 +3,7 @@
 
 use crate::store::{Customer, CustomerStore, Customers};
 use axum::Router;
-use resource::{http::Api, openapi, Docs, Endpoint};
+use resource::{http::Api, openapi, snapshot, Docs, Endpoint, Snapshots};
 use serde::{Deserialize, Serialize};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
@@ -57,16 +57,22 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     openapi::add_reads::<Customers>(&mut doc);
     openapi::add_writes::<Customers>(&mut doc);
+    openapi::add_snapshots::<Customers>(&mut doc);
     PlatformConventions.modify(&mut doc);
     doc
 }
 
 /// The API behind `access` (reads need a token, writes role admin); docs stay open.
-pub fn router(store: CustomerStore, access: &AccessPolicy) -> Router {
+pub fn router(
+    store: CustomerStore,
+    snapshots: Snapshots<Customers>,
+    access: &AccessPolicy,
+) -> Router {
     let api = access.protect(
         Router::new()
             .nest(COLLECTION, resource::http::crud::<Customers>())
-            .with_state(store),
+            .with_state(store)
+            .merge(snapshot::router(snapshots)),
     );
     web::layers::apply(api.merge(
         SwaggerUi::new("/api/v1/customers/docs").url("/api/v1/customers/openapi.json", document()),

@@ -3,6 +3,10 @@
 #![allow(dead_code, unused_imports)]
 
 use clap::Parser;
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Document};
+use std::collections::HashMap;
+use std::time::Duration;
 use customer_api::{config::Config, startup};
 use reqwest::Response;
 use serde_json::{json, Value};
@@ -79,4 +83,56 @@ impl Customers for TestApp {
     async fn written(&self) -> (i64, i64) {
         (self.rows("customers").await, self.outbox_rows().await)
     }
+}
+
+/// Live customers in the table at `database_url`: id → (name, version).
+pub async fn live_customers(database_url: &str) -> HashMap<String, (String, i64)> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        version: i64,
+    }
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let mut conn = AsyncPgConnection::establish(database_url).await.unwrap();
+    diesel::sql_query(
+        "SELECT id::text AS id, name, version::bigint AS version FROM customers WHERE deleted_at IS NULL",
+    )
+    .load::<Row>(&mut conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| (r.id, (r.name, r.version)))
+    .collect()
+}
+
+/// Waits until the MongoDB `replica` equals the live customers at `database_url`, document for
+/// document (id, name, version).
+pub async fn assert_replica_equals_source(
+    database_url: &str,
+    replica: &mongodb::Collection<Document>,
+    wait: Duration,
+) {
+    let source = live_customers(database_url).await;
+    let replica = test_support::eventually("the replica to equal the source table", wait, || async {
+        let docs: Vec<Document> = replica.find(doc! {}).await.ok()?.try_collect().await.ok()?;
+        let replica: HashMap<String, (String, i64)> = docs
+            .iter()
+            .map(|d| {
+                (
+                    d.get_str("_id").unwrap().to_owned(),
+                    (
+                        d.get_str("name").unwrap().to_owned(),
+                        d.get_i64("_version").unwrap(),
+                    ),
+                )
+            })
+            .collect();
+        (replica == source).then_some(replica)
+    })
+    .await;
+    assert!(!replica.is_empty(), "a replica of something");
 }

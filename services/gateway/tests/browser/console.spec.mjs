@@ -145,6 +145,14 @@ try {
   await deletedEvent.waitFor(WAIT);
   assert.equal(await deletedEvent.locator('[data-field="name"]').textContent(), "Ada Byron");
 
+  step("snapshot every customer: the bar fills and each row's r event shows live");
+  await byTestId("snapshot-start").click();
+  await page.locator('[data-testid="snapshot-state"]', { hasText: "done" }).waitFor(WAIT);
+  const bar = byTestId("snapshot-progress");
+  assert.equal(await bar.evaluate((p) => p.value), await bar.evaluate((p) => p.max));
+  const firstRow = await page.locator('[data-testid="row"]').first().getAttribute("data-id");
+  await page.locator(`[data-testid="live-event"][data-op="r"][data-key="${firstRow}"]`).first().waitFor(WAIT);
+
   assert.deepEqual(pageErrors, [], "no script errors on the page");
   await page.screenshot({ path: screenshot, fullPage: true });
   step(`screenshot: ${screenshot}`);

@@ -8,7 +8,7 @@ mod movies;
 use crate::domain::{CastInput, MovieInput};
 use crate::store::{Cast, Casts, Movie, Movies};
 use axum::{routing::get, Router};
-use resource::{http::Api, openapi, Docs, Endpoint, Store};
+use resource::{http::Api, openapi, snapshot, Docs, Endpoint, Snapshots, Store};
 use runtime::db::PgPool;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -116,14 +116,20 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     openapi::add_reads::<Casts>(&mut doc);
     openapi::add_writes::<Casts>(&mut doc);
+    openapi::add_snapshots::<Casts>(&mut doc);
     openapi::add_reads::<Movies>(&mut doc);
     openapi::add_writes::<Movies>(&mut doc);
+    openapi::add_snapshots::<Movies>(&mut doc);
     PlatformConventions.modify(&mut doc);
     doc
 }
 
 /// The API behind `access` (reads need a token, writes role admin); docs stay open.
-pub fn router(pool: PgPool, access: &AccessPolicy) -> Router {
+pub fn router(
+    pool: PgPool,
+    (casts, movies): (Snapshots<Casts>, Snapshots<Movies>),
+    access: &AccessPolicy,
+) -> Router {
     let api = access.protect(
         Router::new()
             .nest(
@@ -134,7 +140,9 @@ pub fn router(pool: PgPool, access: &AccessPolicy) -> Router {
                 Movies::DOCS.collection,
                 resource::http::crud::<Movies>().with_state(Store::new(pool)),
             )
-            .route("/api/v1/genres", get(genres::list)),
+            .route("/api/v1/genres", get(genres::list))
+            .merge(snapshot::router(casts))
+            .merge(snapshot::router(movies)),
     );
     let doc = document();
     web::layers::apply(

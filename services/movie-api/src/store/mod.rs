@@ -16,8 +16,9 @@ pub use casts::{Cast, Casts};
 pub use movies::{Movie, MovieFilter, MovieRef, Movies};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
-/// The service's schema: the outbox first, then its own tables.
-pub const ALL_MIGRATIONS: &[EmbeddedMigrations] = &[outbox::MIGRATIONS, MIGRATIONS];
+/// The service's schema: the outbox and the snapshots first, then its own tables.
+pub const ALL_MIGRATIONS: &[EmbeddedMigrations] =
+    &[outbox::MIGRATIONS, resource::MIGRATIONS, MIGRATIONS];
 
 pub const SERVICE: &str = "movie-api";
 

@@ -7,12 +7,11 @@
 use crate::domain::GeneratorStart;
 use crate::generator::{GeneratorStatus, OrderGenerator};
 use axum::{
-    extract::{FromRequest, Request, State},
-    http::header,
+    extract::State,
     routing::{get, post},
     Json, Router,
 };
-use web::{ApiError, Problem, ValidJson};
+use web::{json::OptionalJson, ApiError, Problem};
 
 pub fn router() -> Router<OrderGenerator> {
     Router::new()
@@ -38,17 +37,8 @@ pub async fn status(State(generator): State<OrderGenerator>) -> Json<GeneratorSt
     ))]
 pub async fn start(
     State(generator): State<OrderGenerator>,
-    request: Request,
+    OptionalJson(body): OptionalJson<GeneratorStart>,
 ) -> Result<Json<GeneratorStatus>, ApiError> {
-    // No body, or a JSON null, means "the defaults".
-    let body = if has_body(&request) {
-        ValidJson::<Option<GeneratorStart>>::from_request(request, &())
-            .await?
-            .0
-            .unwrap_or_default()
-    } else {
-        GeneratorStart::default()
-    };
     let interval = body.parse().map_err(ApiError::Validation)?;
     Ok(Json(generator.start(interval).await))
 }
@@ -57,17 +47,4 @@ pub async fn start(
     responses((status = 200, description = "Stopped (a no-op if it was not running)", body = GeneratorStatus)))]
 pub async fn stop(State(generator): State<OrderGenerator>) -> Json<GeneratorStatus> {
     Json(generator.stop().await)
-}
-
-/// A bodiless POST (`curl -X POST …`) means "use the defaults".
-fn has_body(request: &Request) -> bool {
-    let headers = request.headers();
-    let length = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match length {
-        Some(n) => n > 0,
-        None => headers.contains_key(header::TRANSFER_ENCODING),
-    }
 }

@@ -9,6 +9,7 @@ use crate::{
     store::{OrderStore, Orders},
 };
 use axum::Router;
+use resource::{snapshot, Snapshots};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 use web::auth::AccessPolicy;
@@ -39,13 +40,19 @@ struct ApiDoc;
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     resource::openapi::add_reads::<Orders>(&mut doc);
+    resource::openapi::add_snapshots::<Orders>(&mut doc);
     PlatformConventions.modify(&mut doc);
     doc
 }
 
 /// The API behind `access` (reads need a token, writes and generator control role admin);
 /// docs stay open.
-pub fn router(store: OrderStore, generator: OrderGenerator, access: &AccessPolicy) -> Router {
+pub fn router(
+    store: OrderStore,
+    generator: OrderGenerator,
+    snapshots: Snapshots<Orders>,
+    access: &AccessPolicy,
+) -> Router {
     // The static `generator` segment takes precedence over `{id}`.
     let api = access.protect(
         Router::new()
@@ -53,7 +60,8 @@ pub fn router(store: OrderStore, generator: OrderGenerator, access: &AccessPolic
                 "/api/v1/orders/generator",
                 generator::router().with_state(generator),
             )
-            .nest("/api/v1/orders", orders::router().with_state(store)),
+            .nest("/api/v1/orders", orders::router().with_state(store))
+            .merge(snapshot::router(snapshots)),
     );
     web::layers::apply(api.merge(
         SwaggerUi::new("/api/v1/orders/docs").url("/api/v1/orders/openapi.json", document()),

@@ -4,15 +4,16 @@
 //! auth, 401/403/400/413/415/503, the `If-Match` and paging formats), so run it afterwards.
 
 use crate::http::Api;
+use crate::snapshot::{Snapshot, SnapshotList};
 use utoipa::openapi::{
     header::Header,
     path::{Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn},
     request_body::RequestBodyBuilder,
     response::{Response, ResponseBuilder},
-    schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type},
+    schema::{AdditionalProperties, KnownFormat, ObjectBuilder, SchemaFormat, Type},
     Content, OpenApi, Ref, Required,
 };
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 
 /// How one resource appears in its API's document.
 pub struct Docs {
@@ -132,6 +133,126 @@ where
     item.put = Some(finish::<R>(Endpoint::Replace, replace));
     item.patch = Some(finish::<R>(Endpoint::Patch, patch));
     item.delete = Some(finish::<R>(Endpoint::Delete, delete));
+}
+
+/// Adds `<collection>/snapshots` of `R` to `api`: start, list, get, pause, resume, cancel,
+/// with a request schema whose `filter` takes exactly the listing's filters.
+pub fn add_snapshots<R: Api>(api: &mut OpenApi)
+where
+    R::Row: ToSchema,
+{
+    let docs = &R::DOCS;
+    let base = format!("{}/snapshots", docs.collection);
+    let one = format!("{base}/{{id}}");
+    let noun = format!("{}Snapshot", R::Row::name());
+    let request = format!("{noun}Request");
+    let snapshot = Snapshot::name();
+    register_snapshot_schemas::<R>(api, &request);
+
+    let start = operation::<R>("start", &noun)
+        .description(Some(format!(
+            "Emits an `r` event for each live row in scope ({}), chunk by chunk, while writes \
+             go on; a restart resumes it. Without a body: every live row.",
+            docs.tag
+        )))
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .description(Some("Optional: a key range, listing filters, a chunk size"))
+                .content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name(&request))),
+                )
+                .required(Some(Required::False))
+                .build(),
+        ))
+        .response("202", {
+            let mut started = json("Started; `Location` shows its progress", &snapshot, None);
+            started.headers.insert("Location".into(), Header::default());
+            started
+        })
+        .response("400", problem("Malformed JSON"))
+        .response("413", problem("Body too large"))
+        .response("415", problem("Not JSON"))
+        .response("422", problem("Unknown filter, bad filter value or chunk size"));
+    let list = operation::<R>("list", &format!("{noun}s"))
+        .parameter(query(
+            "limit",
+            "How many, newest first, 1 to 100 (default 20)",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(100)),
+        ))
+        .response(
+            "200",
+            json("Snapshots, newest first", &SnapshotList::name(), None),
+        )
+        .response("400", problem("Invalid or unknown query parameter"));
+    let path = api.paths.paths.entry(base).or_default();
+    path.post = Some(start.build());
+    path.get = Some(list.build());
+
+    let get = operation::<R>("get", &noun)
+        .parameter(id_param("snapshot"))
+        .response("200", json("The snapshot and its progress", &snapshot, None))
+        .response("404", problem("Unknown snapshot"));
+    item(api, &one).get = Some(get.build());
+    for (verb, done) in [
+        ("pause", "Paused: no chunk runs after this answer"),
+        ("resume", "Running again from where it stopped"),
+        ("cancel", "Cancelled: the rows emitted so far stay emitted"),
+    ] {
+        let change = operation::<R>(verb, &noun)
+            .parameter(id_param("snapshot"))
+            .response("200", json(done, &snapshot, None))
+            .response("404", problem("Unknown snapshot"))
+            .response("409", problem("Not in a state this can leave"));
+        item(api, &format!("{one}/{verb}")).post = Some(change.build());
+    }
+}
+
+/// The snapshot schemas, and `R`'s request schema whose filters are its listing's.
+fn register_snapshot_schemas<R: Api>(api: &mut OpenApi, request: &str) {
+    let filter = (R::DOCS.filters)().into_iter().fold(
+        ObjectBuilder::new()
+            .description(Some("Listing filters, as the listing's query parameters"))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+        |object, parameter| match parameter.schema {
+            Some(schema) => object.property(parameter.name, schema),
+            None => object,
+        },
+    );
+    let uuid = |description: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .description(Some(description))
+    };
+    let body = ObjectBuilder::new()
+        .property("filter", filter)
+        .property("from_id", uuid("Only ids from this one (inclusive)"))
+        .property("to_id", uuid("Only ids up to this one (inclusive)"))
+        .property(
+            "chunk_size",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+                .minimum(Some(1))
+                .maximum(Some(crate::snapshot::MAX_CHUNK_SIZE))
+                .description(Some("Rows per chunk (one transaction)")),
+        )
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    let components = api.components.get_or_insert_with(Default::default);
+    components
+        .schemas
+        .insert(request.to_owned(), body.build().into());
+    let mut schemas = vec![
+        (Snapshot::name().into_owned(), Snapshot::schema()),
+        (SnapshotList::name().into_owned(), SnapshotList::schema()),
+    ];
+    Snapshot::schemas(&mut schemas);
+    SnapshotList::schemas(&mut schemas);
+    components.schemas.extend(schemas);
 }
 
 fn item<'a>(api: &'a mut OpenApi, path: &str) -> &'a mut utoipa::openapi::PathItem {

@@ -15,6 +15,7 @@ use serde::Serialize;
 use std::future::Future;
 use std::marker::PhantomData;
 use uuid::Uuid;
+use crate::snapshot::KeyRange;
 use web::etag::IfMatch;
 use web::paging::{Page, PageRequest};
 use web::FieldErrors;
@@ -57,6 +58,25 @@ pub trait Collection: Send + Sync + Sized + 'static {
         conn: &mut Conn,
         page: PageRequest,
         filter: &Self::Filter,
+    ) -> impl Future<Output = QueryResult<Vec<Self::Row>>> + Send;
+    /// How many live rows match `filter` in `range`: a snapshot's total.
+    fn count_in(
+        conn: &mut Conn,
+        filter: &Self::Filter,
+        range: KeyRange,
+    ) -> impl Future<Output = QueryResult<i64>> + Send;
+    /// The ids of up to `limit` live rows matching `filter` in `range`, ascending: a snapshot's
+    /// next chunk.
+    fn ids_in(
+        conn: &mut Conn,
+        filter: &Self::Filter,
+        range: KeyRange,
+        limit: i64,
+    ) -> impl Future<Output = QueryResult<Vec<Uuid>>> + Send;
+    /// The live rows among `ids`, locked `FOR UPDATE` in id order.
+    fn lock_rows(
+        conn: &mut Conn,
+        ids: &[Uuid],
     ) -> impl Future<Output = QueryResult<Vec<Self::Row>>> + Send;
 }
 
@@ -311,8 +331,9 @@ fn count_write<R: Collection>(op: Op) {
 
 /// The queries of a table with the platform's columns (`id`, `version`, `created_at`,
 /// `updated_at`, `deleted_at`), whose row type has `id`, `version` and `created_at` fields:
-/// - `live_rows!(table, Row)` inside `impl Collection`: `key`, `version`, `find`, `page` (with
-///   an optional `|query, filter| …` that narrows a listing);
+/// - `live_rows!(table, Row)` inside `impl Collection`: `key`, `version`, `find`, `page` and
+///   the snapshot queries `count_in`, `ids_in`, `lock_rows` (with an optional
+///   `|query, filter| …` that narrows a listing and a snapshot alike);
 /// - `live_rows!(insert table, Row, columns)` inside `impl Creatable`: `insert`, at version 1;
 /// - `live_rows!(update table, Row, columns)` inside `impl Mutable`: `write` (bumping the
 ///   version) and `soft_delete`.
@@ -362,6 +383,52 @@ macro_rules! live_rows {
                 .into_boxed();
             let query = $narrow;
             web::starting_at!(query, $table, page.start)
+                .load(conn)
+                .await
+        }
+
+        async fn count_in(
+            conn: &mut $crate::Conn,
+            $filter: &Self::Filter,
+            range: $crate::KeyRange,
+        ) -> diesel::QueryResult<i64> {
+            let $query = $table::table
+                .filter($table::deleted_at.is_null())
+                .select(diesel::dsl::count_star())
+                .into_boxed();
+            let query = $narrow;
+            $crate::in_range!(query, $table, range)
+                .get_result(conn)
+                .await
+        }
+
+        async fn ids_in(
+            conn: &mut $crate::Conn,
+            $filter: &Self::Filter,
+            range: $crate::KeyRange,
+            limit: i64,
+        ) -> diesel::QueryResult<Vec<uuid::Uuid>> {
+            let $query = $table::table
+                .filter($table::deleted_at.is_null())
+                .order($table::id.asc())
+                .limit(limit)
+                .select($table::id)
+                .into_boxed();
+            let query = $narrow;
+            $crate::in_range!(query, $table, range).load(conn).await
+        }
+
+        async fn lock_rows(
+            conn: &mut $crate::Conn,
+            ids: &[uuid::Uuid],
+        ) -> diesel::QueryResult<Vec<$row>> {
+            // A row deleted since `ids_in` read it drops out here: it gets no `r` event.
+            $table::table
+                .filter($table::id.eq_any(ids))
+                .filter($table::deleted_at.is_null())
+                .order($table::id.asc())
+                .select(<$row>::as_select())
+                .for_update()
                 .load(conn)
                 .await
         }
@@ -415,4 +482,22 @@ macro_rules! live_rows {
                 .await
         }
     };
+}
+
+/// `query` (a boxed query of `table`) narrowed to the ids of a snapshot's [`KeyRange`].
+#[macro_export]
+macro_rules! in_range {
+    ($query:expr, $table:ident, $range:expr) => {{
+        let mut query = $query;
+        if let Some(from) = $range.from {
+            query = query.filter($table::id.ge(from));
+        }
+        if let Some(to) = $range.to {
+            query = query.filter($table::id.le(to));
+        }
+        if let Some(after) = $range.after {
+            query = query.filter($table::id.gt(after));
+        }
+        query
+    }};
 }

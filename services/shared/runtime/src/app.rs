@@ -20,7 +20,7 @@ pub struct App {
     name: &'static str,
     listener: TcpListener,
     router: Router,
-    work: Option<Work>,
+    work: Vec<Work>,
 }
 
 impl App {
@@ -37,18 +37,20 @@ impl App {
             name,
             listener,
             router,
-            work: None,
+            work: Vec::new(),
         })
     }
 
-    /// Work that runs beside the router from [`App::run`] until `shutdown` (which it gets);
-    /// when it ends, for whatever reason, the service stops and `run` returns its result.
+    /// Work that runs beside the router (and any other work) from [`App::run`] until
+    /// `shutdown` (which it gets); when one piece ends, for whatever reason, the service stops
+    /// and `run` returns the first error.
     pub fn with_work<F, Fut>(mut self, work: F) -> Self
     where
         F: FnOnce(Shutdown) -> Fut + Send + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        self.work = Some(Box::new(move |shutdown| Box::pin(work(shutdown))));
+        self.work
+            .push(Box::new(move |shutdown| Box::pin(work(shutdown))));
         self
     }
 
@@ -66,14 +68,18 @@ impl App {
             self.router,
             shutdown.clone(),
         ));
-        let result = match self.work {
-            Some(work) => {
-                let result = work(shutdown.clone()).await;
-                shutdown.trigger();
-                result
+        let mut work = tokio::task::JoinSet::new();
+        for piece in self.work {
+            work.spawn(piece(shutdown.clone()));
+        }
+        let mut result = Ok(());
+        while let Some(ended) = work.join_next().await {
+            shutdown.trigger();
+            let ended = ended.context("a worker task panicked").and_then(|r| r);
+            if result.is_ok() {
+                result = ended;
             }
-            None => Ok(()),
-        };
+        }
         server.await??;
         tracing::info!("{} stopped", self.name);
         result

@@ -51,6 +51,38 @@ where
     }
 }
 
+/// A body a client may leave out: no body (a bare `curl -X POST`), or a JSON `null`, is
+/// `T::default()`; any other body is read as [`ValidJson`] reads it.
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !has_body(&req) {
+            return Ok(OptionalJson(T::default()));
+        }
+        let ValidJson(body) = ValidJson::<Option<T>>::from_request(req, state).await?;
+        Ok(OptionalJson(body.unwrap_or_default()))
+    }
+}
+
+fn has_body(request: &Request) -> bool {
+    let headers = request.headers();
+    let length = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match length {
+        Some(n) => n > 0,
+        None => headers.contains_key(axum::http::header::TRANSFER_ENCODING),
+    }
+}
+
 /// No body the platform takes is a JSON array, but serde would read a struct from an array of
 /// its fields (`[]` as a patch of nothing), which no document allows: 422. (Other non-objects
 /// fail to deserialize anyway, and `null` is a valid optional body.)

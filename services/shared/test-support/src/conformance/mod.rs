@@ -3,10 +3,14 @@
 //! unknown id on every verb, 412 for a stale `If-Match`, delete then 404 with the row kept as a
 //! soft delete, newest-first paging by cursor or offset, 400 naming each bad query parameter,
 //! 400/413/415 for bodies, 401/403, docs, health, metrics and request ids, and one
-//! self-contained outbox event per write with the right before and after images. Every refused
-//! request is shown to write nothing.
+//! self-contained outbox event per write with the right before and after images, and snapshots
+//! (one `r` event per live row). Every refused request is shown to write nothing.
 //!
 //! A resource's own test file keeps only what is particular to it (its fields, its rules).
+
+mod snapshots;
+
+pub use snapshots::*;
 
 use crate::api::{client_with_token, id_of, problem, ApiApp};
 use reqwest::{header, StatusCode};
@@ -530,6 +534,8 @@ macro_rules! conformance_tests {
             docs_health_metrics_and_request_ids_are_served_without_a_token,
             reads_need_a_token_and_writes_need_an_admin,
             every_write_records_one_self_contained_event_in_the_outbox,
+            a_snapshot_emits_one_read_event_per_live_row_with_its_current_image,
+            snapshot_requests_are_checked_and_a_refused_one_starts_nothing,
         );
     };
     (changes: $spawn:path, $resource:expr) => {
