@@ -43,7 +43,7 @@ async fn load_by_sql(database_url: &str, n: usize) -> Vec<String> {
     );
     test_support::text(
         database_url,
-        "SELECT string_agg(id::text, ',' ORDER BY id) AS t FROM customers",
+        "SELECT string_agg(id::text, ',' ORDER BY id) AS s FROM customers",
     )
     .await
     .split(',')
@@ -146,7 +146,11 @@ async fn a_snapshot_under_sixteen_writers_brings_the_replica_to_the_table_in_ver
             "customer {key}: versions in topic order {versions:?}"
         );
         if let Some((_, version)) = source.get(*key) {
-            assert_eq!(versions.last(), Some(version), "customer {key}: ends current");
+            assert_eq!(
+                versions.last(),
+                Some(version),
+                "customer {key}: ends current"
+            );
         }
     }
     let mut read_events: HashMap<&str, Vec<uuid::Uuid>> = HashMap::new();
@@ -260,7 +264,11 @@ async fn a_killed_api_resumes_its_snapshot_and_emits_no_finished_chunk_twice() {
     let at_pause = read_events(&database_url).await;
     assert_eq!(at_pause.0, paused["rows_done"].as_i64().unwrap());
     tokio::time::sleep(Duration::from_millis(500)).await; // 25 chunk intervals: a negative check
-    assert_eq!(read_events(&database_url).await, at_pause, "nothing while paused");
+    assert_eq!(
+        read_events(&database_url).await,
+        at_pause,
+        "nothing while paused"
+    );
     let resumed = client
         .post(format!("{}{location}/resume", api.http))
         .send()
@@ -304,12 +312,21 @@ async fn the_snapshot_script_starts_one_and_shows_its_progress_to_the_end() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("95 live rows in scope"), "{stdout}");
-    assert!(stdout.contains("100%  95/95 rows  done"), "the bar ends full: {stdout}");
-    assert!(stdout.contains("done: 95 rows emitted as r events"), "{stdout}");
+    assert!(
+        stdout.contains("100%  95/95 rows  done"),
+        "the bar ends full: {stdout}"
+    );
+    assert!(
+        stdout.contains("done: 95 rows emitted as r events"),
+        "{stdout}"
+    );
     assert_eq!(read_events(&app.database_url).await, (95, 95));
 
     let refused = run(&["customers", "--where", "genre=drama"]).await.unwrap();
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("422") && stderr.contains("filter.genre"), "{stderr}");
+    assert!(
+        stderr.contains("422") && stderr.contains("filter.genre"),
+        "{stderr}"
+    );
 }

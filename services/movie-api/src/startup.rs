@@ -6,8 +6,8 @@ use crate::{
     http,
     store::{Casts, Movies, ALL_MIGRATIONS},
 };
-use resource::Snapshots;
 use anyhow::Context;
+use resource::Snapshots;
 use runtime::{db, ops, App};
 
 /// Migrates the database and returns the service unstarted: the API, docs, health and metrics on

@@ -193,19 +193,26 @@ async fn a_snapshot_filtered_like_the_listing_emits_exactly_the_movies_it_lists(
     let location = started.headers()["location"].to_str().unwrap().to_owned();
     let snapshot = test_support::conformance::snapshot_done(&app, &location).await;
     assert_eq!(snapshot["rows_total"], 1);
-    assert_eq!(snapshot["filter"], json!({"genre": "drama", "expiring_within_days": "30"}));
+    assert_eq!(
+        snapshot["filter"],
+        json!({"genre": "drama", "expiring_within_days": "30"})
+    );
     let read = test_support::count(
         &app.database_url,
         "SELECT count(*) AS n FROM outbox WHERE event_type = 'movie.read'",
     )
     .await;
     assert_eq!(read, 1);
-    assert_eq!(app.outbox_events(&listed[0]).await.len(), 2, "created, then read");
+    assert_eq!(
+        app.outbox_events(&listed[0]).await.len(),
+        2,
+        "created, then read"
+    );
 
     let (status, body) = problem(
         app.post(
             "/api/v1/movies/snapshots",
-            &json!({"filter": {"genre": "western"}}),
+            &json!({"filter": {"genre": "no-such-genre"}}),
         )
         .await,
     )

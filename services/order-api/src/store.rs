@@ -116,9 +116,7 @@ impl Collection for Orders {
     }
 
     async fn count_in(conn: &mut Conn, _: &(), range: KeyRange) -> QueryResult<i64> {
-        let query = orders::table
-            .select(diesel::dsl::count_star())
-            .into_boxed();
+        let query = orders::table.select(diesel::dsl::count_star()).into_boxed();
         resource::in_range!(query, orders, range)
             .get_result(conn)
             .await

@@ -3,13 +3,13 @@
 #![allow(dead_code, unused_imports)]
 
 use clap::Parser;
+use customer_api::{config::Config, startup};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
-use std::collections::HashMap;
-use std::time::Duration;
-use customer_api::{config::Config, startup};
 use reqwest::Response;
 use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
 pub use test_support::api::{client_with_token, id_of, problem, ApiApp as TestApp};
 use test_support::conformance::{Change, Resource};
 use test_support::TestEnv;
@@ -117,22 +117,23 @@ pub async fn assert_replica_equals_source(
     wait: Duration,
 ) {
     let source = live_customers(database_url).await;
-    let replica = test_support::eventually("the replica to equal the source table", wait, || async {
-        let docs: Vec<Document> = replica.find(doc! {}).await.ok()?.try_collect().await.ok()?;
-        let replica: HashMap<String, (String, i64)> = docs
-            .iter()
-            .map(|d| {
-                (
-                    d.get_str("_id").unwrap().to_owned(),
+    let replica =
+        test_support::eventually("the replica to equal the source table", wait, || async {
+            let docs: Vec<Document> = replica.find(doc! {}).await.ok()?.try_collect().await.ok()?;
+            let replica: HashMap<String, (String, i64)> = docs
+                .iter()
+                .map(|d| {
                     (
-                        d.get_str("name").unwrap().to_owned(),
-                        d.get_i64("_version").unwrap(),
-                    ),
-                )
-            })
-            .collect();
-        (replica == source).then_some(replica)
-    })
-    .await;
+                        d.get_str("_id").unwrap().to_owned(),
+                        (
+                            d.get_str("name").unwrap().to_owned(),
+                            d.get_i64("_version").unwrap(),
+                        ),
+                    )
+                })
+                .collect();
+            (replica == source).then_some(replica)
+        })
+        .await;
     assert!(!replica.is_empty(), "a replica of something");
 }

@@ -101,21 +101,51 @@ impl Aggregate {
         after: Option<&T>,
     ) -> Result<ChangeEvent, OutboxError> {
         let image = |row: Option<&T>| row.map(serde_json::to_value).transpose();
-        record(
-            conn,
-            Change {
-                service: self.service,
-                table: self.table,
-                topic: self.topic,
-                aggregate_type: self.name,
-                aggregate_id: id.to_string(),
-                op,
-                version,
-                before: image(before)?,
-                after: image(after)?,
-            },
-        )
-        .await
+        let change = self.change(id.to_string(), op, version, image(before)?, image(after)?);
+        record(conn, change).await
+    }
+
+    /// Records an `r` event for each of `rows` (id, version, image) in one statement: a
+    /// snapshot's chunk, inside its transaction.
+    pub async fn record_reads<'a, T: serde::Serialize + 'a>(
+        &self,
+        conn: &mut AsyncPgConnection,
+        rows: impl IntoIterator<Item = (String, i64, &'a T)>,
+    ) -> Result<usize, OutboxError> {
+        let changes = rows
+            .into_iter()
+            .map(|(id, version, row)| {
+                Ok(self.change(
+                    id,
+                    Op::Read,
+                    version,
+                    None,
+                    Some(serde_json::to_value(row)?),
+                ))
+            })
+            .collect::<Result<Vec<_>, OutboxError>>()?;
+        Ok(record_all(conn, changes).await?.len())
+    }
+
+    fn change(
+        &self,
+        aggregate_id: String,
+        op: Op,
+        version: i64,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Change {
+        Change {
+            service: self.service,
+            table: self.table,
+            topic: self.topic,
+            aggregate_type: self.name,
+            aggregate_id,
+            op,
+            version,
+            before,
+            after,
+        }
     }
 }
 
@@ -125,11 +155,53 @@ pub async fn record(
     conn: &mut AsyncPgConnection,
     change: Change,
 ) -> Result<ChangeEvent, OutboxError> {
+    let mut events = record_all(conn, vec![change]).await?;
+    Ok(events.remove(0))
+}
+
+/// Writes the events for `changes` into the outbox in one statement, in order (a snapshot's
+/// chunk): one round trip instead of one per event. Inside the caller's transaction.
+pub async fn record_all(
+    conn: &mut AsyncPgConnection,
+    changes: Vec<Change>,
+) -> Result<Vec<ChangeEvent>, OutboxError> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
     let (tx_id, committed_at): (i64, DateTime<Utc>) =
         diesel::select((txid_current(), transaction_timestamp()))
             .get_result(conn)
             .await?;
-    let event = ChangeEvent {
+    let events: Vec<(ChangeEvent, &'static str)> = changes
+        .into_iter()
+        .map(|change| {
+            let topic = change.topic;
+            (event(change, tx_id, committed_at), topic)
+        })
+        .collect();
+    let rows = events
+        .iter()
+        .map(|(event, topic)| {
+            Ok(NewRow {
+                event_id: event.id,
+                aggregate_type: &event.aggregate_type,
+                aggregate_id: &event.aggregate_id,
+                event_type: &event.event_type,
+                topic,
+                payload: serde_json::to_value(event)?,
+            })
+        })
+        .collect::<Result<Vec<_>, OutboxError>>()?;
+    // Multi-row VALUES keep their order, and so do the ids the sequence hands them.
+    diesel::insert_into(outbox::table)
+        .values(rows)
+        .execute(conn)
+        .await?;
+    Ok(events.into_iter().map(|(event, _)| event).collect())
+}
+
+fn event(change: Change, tx_id: i64, committed_at: DateTime<Utc>) -> ChangeEvent {
+    ChangeEvent {
         // v7 ids sort by time, which keeps the unique index append-friendly.
         id: Uuid::now_v7(),
         event_type: ChangeEvent::type_name(change.aggregate_type, change.op),
@@ -146,19 +218,7 @@ pub async fn record(
             committed_at,
         },
         occurred_at: Utc::now(),
-    };
-    diesel::insert_into(outbox::table)
-        .values(NewRow {
-            event_id: event.id,
-            aggregate_type: &event.aggregate_type,
-            aggregate_id: &event.aggregate_id,
-            event_type: &event.event_type,
-            topic: change.topic,
-            payload: serde_json::to_value(&event)?,
-        })
-        .execute(conn)
-        .await?;
-    Ok(event)
+    }
 }
 
 /// An event waiting to be published.

@@ -10,7 +10,7 @@ use utoipa::openapi::{
     path::{Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn},
     request_body::RequestBodyBuilder,
     response::{Response, ResponseBuilder},
-    schema::{AdditionalProperties, KnownFormat, ObjectBuilder, SchemaFormat, Type},
+    schema::{AdditionalProperties, KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type},
     Content, OpenApi, Ref, Required,
 };
 use utoipa::{PartialSchema, ToSchema};
@@ -173,7 +173,10 @@ where
         .response("400", problem("Malformed JSON"))
         .response("413", problem("Body too large"))
         .response("415", problem("Not JSON"))
-        .response("422", problem("Unknown filter, bad filter value or chunk size"));
+        .response(
+            "422",
+            problem("Unknown filter, bad filter value or chunk size"),
+        );
     let list = operation::<R>("list", &format!("{noun}s"))
         .parameter(query(
             "limit",
@@ -194,7 +197,10 @@ where
 
     let get = operation::<R>("get", &noun)
         .parameter(id_param("snapshot"))
-        .response("200", json("The snapshot and its progress", &snapshot, None))
+        .response(
+            "200",
+            json("The snapshot and its progress", &snapshot, None),
+        )
         .response("404", problem("Unknown snapshot"));
     item(api, &one).get = Some(get.build());
     for (verb, done) in [
@@ -222,20 +228,24 @@ fn register_snapshot_schemas<R: Api>(api: &mut OpenApi, request: &str) {
             None => object,
         },
     );
+    // Each may be null, as good as left out.
+    let or_null = |kind: Type| SchemaType::from_iter([kind, Type::Null]);
     let uuid = |description: &str| {
         ObjectBuilder::new()
-            .schema_type(Type::String)
+            .schema_type(or_null(Type::String))
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
             .description(Some(description))
     };
+    // A JSON null body, like no body, means every live row.
     let body = ObjectBuilder::new()
+        .schema_type(or_null(Type::Object))
         .property("filter", filter)
         .property("from_id", uuid("Only ids from this one (inclusive)"))
         .property("to_id", uuid("Only ids up to this one (inclusive)"))
         .property(
             "chunk_size",
             ObjectBuilder::new()
-                .schema_type(Type::Integer)
+                .schema_type(or_null(Type::Integer))
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
                 .minimum(Some(1))
                 .maximum(Some(crate::snapshot::MAX_CHUNK_SIZE))

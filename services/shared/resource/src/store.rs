@@ -5,6 +5,7 @@
 //! the second cannot read `before`, bump the version or draw an outbox id until the first has
 //! committed. That is what makes outbox order equal commit order per aggregate.
 
+use crate::snapshot::KeyRange;
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 use diesel_async::AsyncConnection;
@@ -15,7 +16,6 @@ use serde::Serialize;
 use std::future::Future;
 use std::marker::PhantomData;
 use uuid::Uuid;
-use crate::snapshot::KeyRange;
 use web::etag::IfMatch;
 use web::paging::{Page, PageRequest};
 use web::FieldErrors;

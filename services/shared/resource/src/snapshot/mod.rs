@@ -27,7 +27,6 @@ use crate::store::{Conn, StoreError};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use events::Op;
 use runtime::db::PgPool;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -294,9 +293,7 @@ impl<R: Api> Snapshots<R> {
 
     /// Starts a snapshot: counts the rows in scope and leaves it running for the runner.
     pub async fn start(&self, request: SnapshotRequest) -> Result<Snapshot, StoreError> {
-        let chunk_size = request
-            .chunk_size
-            .unwrap_or(self.args.snapshot_chunk_size);
+        let chunk_size = request.chunk_size.unwrap_or(self.args.snapshot_chunk_size);
         let mut errors = FieldErrors::new();
         let params = filter_params(&request.filter, &mut errors);
         if !(1..=MAX_CHUNK_SIZE).contains(&chunk_size) {
@@ -448,12 +445,13 @@ async fn chunk<R: Api>(conn: &mut Conn, snapshot: &Row) -> Result<Step, StoreErr
         return finish(conn, snapshot.id, State::Done, None).await;
     };
     let rows = R::lock_rows(conn, &ids).await?;
-    for row in &rows {
-        let (_, id) = R::key(row);
-        R::AGGREGATE
-            .record(conn, id, Op::Read, R::version(row), None, Some(row))
-            .await?;
-    }
+    R::AGGREGATE
+        .record_reads(
+            conn,
+            rows.iter()
+                .map(|row| (R::key(row).1.to_string(), R::version(row), row)),
+        )
+        .await?;
     diesel::update(snapshots::table.find(snapshot.id))
         .set((
             snapshots::last_id.eq(last),
@@ -509,7 +507,13 @@ fn filter_params(
     for (name, value) in filter {
         let text = match value {
             serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Number(n) => n.to_string(),
+            // JSON Schema counts 30.0 as an integer, and so does a listing's `30`.
+            serde_json::Value::Number(n) => match n.as_f64() {
+                Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => {
+                    format!("{}", f as i64)
+                }
+                _ => n.to_string(),
+            },
             _ => {
                 errors.insert(
                     format!("filter.{name}"),

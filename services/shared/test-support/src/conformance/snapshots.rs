@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use web::auth::Role;
 
-const WAIT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_secs(180);
 
 /// Starts a snapshot of `resource` with `body`, asserting 202, and returns where it is watched.
 pub async fn start_snapshot(app: &ApiApp, resource: &Resource, body: &Value) -> String {
@@ -48,7 +48,8 @@ pub async fn a_snapshot_emits_one_read_event_per_live_row_with_its_current_image
     app: &ApiApp,
     resource: &Resource,
 ) {
-    let rows: Vec<Value> = futures::future::join_all((0..3).map(|n| create(app, resource, n))).await;
+    let rows: Vec<Value> =
+        futures::future::join_all((0..3).map(|n| create(app, resource, n))).await;
     let mut live: Vec<Value> = rows.clone();
     if let Some(change) = &resource.change {
         let patched = app
@@ -118,13 +119,20 @@ pub async fn snapshot_requests_are_checked_and_a_refused_one_starts_nothing(
     create(app, resource, 0).await;
     let collection = format!("{}/snapshots", resource.collection);
     for (body, field) in [
-        (json!({"filter": {"no_such_filter": "x"}}), "filter.no_such_filter"),
+        (
+            json!({"filter": {"no_such_filter": "x"}}),
+            "filter.no_such_filter",
+        ),
         (json!({"chunk_size": 0}), "chunk_size"),
         (json!({"chunk_size": 10_001}), "chunk_size"),
         (json!({"from_id": "not-a-uuid"}), "from_id"),
     ] {
         let (status, problem) = problem(app.post(&collection, &body).await).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {problem}"
+        );
         assert!(
             problem["details"].get(field).is_some(),
             "{body}: names {field}: {problem}"
@@ -144,15 +152,23 @@ pub async fn snapshot_requests_are_checked_and_a_refused_one_starts_nothing(
         .is_empty());
 
     for id in ["0193a1b2-0000-7000-8000-000000000000", "not-a-uuid"] {
-        let (status, _) =
-            problem(app.client.get(app.url(&format!("{collection}/{id}"))).send().await.unwrap())
-                .await;
+        let (status, _) = problem(
+            app.client
+                .get(app.url(&format!("{collection}/{id}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{id}");
     }
     // A bodiless POST snapshots everything; a finished one cannot be paused.
     let response = app.client.post(&url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
-    let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let location = response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
     snapshot_done(app, &location).await;
     let (status, problem) = problem(
         app.client
