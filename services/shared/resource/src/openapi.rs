@@ -221,7 +221,10 @@ where
 fn register_snapshot_schemas<R: Api>(api: &mut OpenApi, request: &str) {
     let filter = (R::DOCS.filters)().into_iter().fold(
         ObjectBuilder::new()
-            .description(Some("Listing filters, as the listing's query parameters"))
+            .description(Some(
+                "Listing filters, read as the listing reads its query parameters (the text of a \
+                 number is taken too)",
+            ))
             .additional_properties(Some(AdditionalProperties::FreeForm(false))),
         |object, parameter| match parameter.schema {
             Some(schema) => object.property(parameter.name, schema),
