@@ -240,15 +240,18 @@ impl ConsumeLoop {
                 }
             }
         }
-        let committable = self
-            .consumer
-            .context()
-            .applied(&next_offsets(&incoming));
+        // Every owned partition's applied offset, not only this batch's: an asynchronous commit
+        // refused mid-rebalance (a stale generation) is repaired by the next batch's.
+        let ownership = self.consumer.context();
+        ownership.applied(&next_offsets(&incoming));
+        let committable = ownership.applied_offsets();
         if committable.count() > 0 {
             if let Err(e) = self.consumer.commit(&committable, CommitMode::Async) {
                 tracing::warn!(consumer = self.name, error = %e, "commit failed; the messages may be redelivered");
             }
         }
+        metrics::counter!("consumer_messages_total", "consumer" => self.name)
+            .increment(incoming.len() as u64);
         self.report_lag(&incoming[incoming.len() - 1]);
         true
     }

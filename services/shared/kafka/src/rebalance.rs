@@ -7,7 +7,7 @@
 //! what was never applied):
 //!
 //! - the consume loop records, after each batch, the offset past what it applied per partition
-//!   ([`CommitOnRevoke::applied`]); its commits after a batch are asynchronous;
+//!   ([`CommitOnRevoke::applied`]) and commits them all asynchronously;
 //! - when partitions are revoked, [`CommitOnRevoke`] commits their recorded offsets
 //!   synchronously, before librdkafka lets them go, so the new owner starts right after them;
 //! - librdkafka runs the rebalance inside the consumer's poll, which the loop calls only while
@@ -64,26 +64,21 @@ impl CommitOnRevoke {
             .contains(&(topic.to_owned(), partition))
     }
 
-    /// Records that everything before each offset in `next` was applied, and returns the
-    /// entries of partitions still owned: the ones that may be committed.
-    pub fn applied(&self, next: &TopicPartitionList) -> TopicPartitionList {
+    /// Records that everything before each offset in `next` was applied, on the partitions
+    /// still owned (a revoked one is its new owner's to commit).
+    pub fn applied(&self, next: &TopicPartitionList) {
         let mut owned = self.owned();
-        let mut committable = TopicPartitionList::new();
         for element in next.elements() {
             let key = (element.topic().to_owned(), element.partition());
             if let (true, Offset::Offset(offset)) =
                 (owned.partitions.contains(&key), element.offset())
             {
                 owned.applied.insert(key, offset);
-                committable
-                    .add_partition_offset(element.topic(), element.partition(), element.offset())
-                    .expect("a valid offset");
             }
         }
-        committable
     }
 
-    /// What was applied on every owned partition, for a final commit.
+    /// What was applied on every owned partition: what a commit may say.
     pub fn applied_offsets(&self) -> TopicPartitionList {
         offsets(self.owned().applied.iter())
     }
@@ -139,7 +134,7 @@ impl ConsumerContext for CommitOnRevoke {
                     committing = commit.count(), "partitions revoked");
                 if commit.count() > 0 {
                     if let Err(e) = consumer.commit(&commit, CommitMode::Sync) {
-                        tracing::warn!(consumer = self.consumer, error = %e,
+                        tracing::warn!(consumer = self.consumer, error = ?e,
                             "committing revoked partitions failed; their new owner repeats what was applied since the last commit");
                     }
                 }
@@ -171,11 +166,10 @@ mod tests {
             .owned()
             .partitions
             .extend([("a".to_owned(), 0), ("a".to_owned(), 2)]);
-        let committable = context.applied(&list(&[("a", 0, 5), ("a", 1, 7), ("a", 2, 9)]));
-        assert_eq!(committable.count(), 2);
-        assert!(committable.find_partition("a", 1).is_none());
+        context.applied(&list(&[("a", 0, 5), ("a", 1, 7), ("a", 2, 9)]));
         assert!(context.owns("a", 2) && !context.owns("a", 1));
         let all = context.applied_offsets();
+        assert_eq!(all.count(), 2);
         assert_eq!(
             all.find_partition("a", 0).unwrap().offset(),
             Offset::Offset(5)
