@@ -26,6 +26,19 @@ fn three_partitions() -> (&'static str, String) {
     ("KAFKA_TOPIC_PARTITIONS", PARTITIONS.to_string())
 }
 
+/// Waits until the group's `instances` have handled `total` messages between them, each at
+/// least `each` (the consume loop's own count, whatever the messages were).
+async fn wait_until_handled(what: &str, instances: &[&RunningService], each: f64, total: f64) {
+    test_support::eventually(what, WAIT, || async {
+        let mut counts = Vec::new();
+        for instance in instances {
+            counts.push(instance.metric_sum("consumer_messages_total").await);
+        }
+        (counts.iter().all(|c| *c >= each) && counts.iter().sum::<f64>() >= total).then_some(())
+    })
+    .await
+}
+
 fn topic_names(prefix: &str, names: &[&str]) -> Vec<String> {
     names.iter().map(|n| format!("{prefix}{n}")).collect()
 }
@@ -80,10 +93,8 @@ async fn a_key_lands_on_the_partition_javas_own_producer_picks_for_it() {
     .await
     .expect("the console producer ran");
 
-    let records = topic::read_raw_until(&env.bootstrap, &topic, WAIT, |r| {
-        r.len() >= 2 * keys.len()
-    })
-    .await;
+    let records =
+        topic::read_raw_until(&env.bootstrap, &topic, WAIT, |r| r.len() >= 2 * keys.len()).await;
     let mut placed: HashMap<(String, String), i32> = HashMap::new();
     for r in &records {
         let producer = String::from_utf8_lossy(&r.payload).into_owned();
@@ -96,7 +107,11 @@ async fn a_key_lands_on_the_partition_javas_own_producer_picks_for_it() {
         assert_eq!(rust, java, "key {key}: the relay's partition vs Java's");
         used.insert(java);
     }
-    assert_eq!(used.len(), PARTITIONS as usize, "the keys spread over every partition");
+    assert_eq!(
+        used.len(),
+        PARTITIONS as usize,
+        "the keys spread over every partition"
+    );
 }
 
 /// Reads each replicated topic until every row's last version is there, and checks that each
@@ -157,12 +172,10 @@ async fn replicators_joining_and_killed_mid_burst_on_three_partitions_keep_the_r
         ("REPLICATOR_BATCH_SIZE", "5".to_owned()),
         three_partitions(),
     ];
-    let instance = || {
-        RunningService::replicator(&env.bootstrap, &prefix, &mongo_uri, &replica, &settings)
-    };
+    let instance =
+        || RunningService::replicator(&env.bootstrap, &prefix, &mongo_uri, &replica, &settings);
     let mut first = instance().await;
     let second = instance().await;
-    const HANDLED: &str = "consumer_messages_total";
 
     let rounds = async {
         let mut placed = 0;
@@ -172,19 +185,16 @@ async fn replicators_joining_and_killed_mid_burst_on_three_partitions_keep_the_r
         placed
     };
     let rebalances = async {
-        test_support::eventually("both replicators to apply events", WAIT, || async {
-            let (a, b) = (first.metric_sum(HANDLED).await, second.metric_sum(HANDLED).await);
-            (a > 0.0 && b > 0.0 && a + b >= 40.0).then_some(())
-        })
+        wait_until_handled(
+            "both replicators to apply events",
+            &[&first, &second],
+            1.0,
+            40.0,
+        )
         .await;
         let third = instance().await;
-        test_support::eventually("the three to apply more events", WAIT, || async {
-            let applied = first.metric_sum(HANDLED).await
-                + second.metric_sum(HANDLED).await
-                + third.metric_sum(HANDLED).await;
-            (applied >= 120.0).then_some(())
-        })
-        .await;
+        let all = [&first, &second, &third];
+        wait_until_handled("the three to apply more events", &all, 0.0, 120.0).await;
         first.process.kill9().await;
         third
     };
@@ -231,13 +241,11 @@ async fn notifiers_joining_and_leaving_mid_burst_on_three_partitions_send_every_
     let ledger = env.fresh_database().await;
     let group = test_support::unique("notifier");
     let settings = [("NOTIFIER_GROUP", group.clone()), three_partitions()];
-    let instance =
-        || RunningService::notifier(&env.bootstrap, &prefix, &ledger, &mail, &settings);
+    let instance = || RunningService::notifier(&env.bootstrap, &prefix, &ledger, &mail, &settings);
     let mut first = instance().await;
     let second = instance().await;
     // Handled, not sent: an instance may own only order-executions partitions, whose orders
     // have no customer to mail.
-    const HANDLED: &str = "consumer_messages_total";
 
     let rounds = async {
         for _ in 0..ROUNDS {
@@ -245,19 +253,16 @@ async fn notifiers_joining_and_leaving_mid_burst_on_three_partitions_send_every_
         }
     };
     let rebalances = async {
-        test_support::eventually("both notifiers to handle events", WAIT, || async {
-            let (a, b) = (first.metric_sum(HANDLED).await, second.metric_sum(HANDLED).await);
-            (a > 0.0 && b > 0.0 && a + b >= 20.0).then_some(())
-        })
+        wait_until_handled(
+            "both notifiers to handle events",
+            &[&first, &second],
+            1.0,
+            20.0,
+        )
         .await;
         let third = instance().await;
-        test_support::eventually("the three to handle more", WAIT, || async {
-            let handled = first.metric_sum(HANDLED).await
-                + second.metric_sum(HANDLED).await
-                + third.metric_sum(HANDLED).await;
-            (handled >= 60.0).then_some(())
-        })
-        .await;
+        let all = [&first, &second, &third];
+        wait_until_handled("the three to handle more", &all, 0.0, 60.0).await;
         let status = first.process.terminate(Duration::from_secs(30)).await;
         assert!(status.success(), "the leaving notifier exits 0: {status}");
         third
@@ -268,11 +273,15 @@ async fn notifiers_joining_and_leaving_mid_burst_on_three_partitions_send_every_
     for (email, count) in &owed {
         mail.wait_for(email, *count, WAIT).await;
     }
-    test_support::eventually("the group to have committed every customer event", WAIT, || async {
-        topic::group_caught_up(&env.bootstrap, &group, &topics[0])
-            .await
-            .then_some(())
-    })
+    test_support::eventually(
+        "the group to have committed every customer event",
+        WAIT,
+        || async {
+            topic::group_caught_up(&env.bootstrap, &group, &topics[0])
+                .await
+                .then_some(())
+        },
+    )
     .await;
     for (email, count) in &owed {
         let mails = mail.messages_to(email).await;
@@ -286,5 +295,8 @@ async fn notifiers_joining_and_leaving_mid_burst_on_three_partitions_send_every_
     // the old one had applied: no event reached a second instance.
     const REDELIVERED: &str = "notifier_skipped_duplicate_total";
     let redelivered = second.metric_sum(REDELIVERED).await + third.metric_sum(REDELIVERED).await;
-    assert_eq!(redelivered, 0.0, "events handled twice across the rebalances");
+    assert_eq!(
+        redelivered, 0.0,
+        "events handled twice across the rebalances"
+    );
 }

@@ -180,8 +180,11 @@ impl ConsumeLoop {
             let ownership = self.consumer.context();
             batch.retain(|m| ownership.owns(m.topic(), m.partition()));
             if batch.len() < gathered {
-                tracing::info!(consumer = self.name, dropped = gathered - batch.len(),
-                    "left messages of revoked partitions to their new owner");
+                tracing::info!(
+                    consumer = self.name,
+                    dropped = gathered - batch.len(),
+                    "left messages of revoked partitions to their new owner"
+                );
             }
             if batch.is_empty() {
                 continue;

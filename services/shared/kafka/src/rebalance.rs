@@ -54,7 +54,9 @@ impl CommitOnRevoke {
     }
 
     fn owned(&self) -> std::sync::MutexGuard<'_, Owned> {
-        self.state.lock().expect("the partition state is never poisoned")
+        self.state
+            .lock()
+            .expect("the partition state is never poisoned")
     }
 
     /// Whether `partition` of `topic` is still this instance's to apply and commit.
@@ -101,10 +103,16 @@ impl ConsumerContext for CommitOnRevoke {
             Rebalance::Assign(partitions) => {
                 let mut owned = self.owned();
                 for p in partitions.elements() {
-                    owned.partitions.insert((p.topic().to_owned(), p.partition()));
+                    owned
+                        .partitions
+                        .insert((p.topic().to_owned(), p.partition()));
                 }
-                tracing::info!(consumer = self.consumer, assigned = partitions.count(),
-                    owned = owned.partitions.len(), "partitions assigned");
+                tracing::info!(
+                    consumer = self.consumer,
+                    assigned = partitions.count(),
+                    owned = owned.partitions.len(),
+                    "partitions assigned"
+                );
             }
             Rebalance::Revoke(partitions) => {
                 let revoked: Vec<(Partition, Option<i64>)> = {
@@ -130,8 +138,12 @@ impl ConsumerContext for CommitOnRevoke {
                         "partitions lost (the group moved on without this instance); their new owner resumes from the last commit");
                     return;
                 }
-                tracing::info!(consumer = self.consumer, revoked = revoked.len(),
-                    committing = commit.count(), "partitions revoked");
+                tracing::info!(
+                    consumer = self.consumer,
+                    revoked = revoked.len(),
+                    committing = commit.count(),
+                    "partitions revoked"
+                );
                 if commit.count() > 0 {
                     if let Err(e) = consumer.commit(&commit, CommitMode::Sync) {
                         tracing::warn!(consumer = self.consumer, error = ?e,

@@ -145,8 +145,20 @@ impl WriteSide {
                 "version",
                 "deleted_at IS NULL",
             ),
-            table(&movies_db, "movies", "movies", "version", "deleted_at IS NULL"),
-            table(&movies_db, "casts", "casts", "version", "deleted_at IS NULL"),
+            table(
+                &movies_db,
+                "movies",
+                "movies",
+                "version",
+                "deleted_at IS NULL",
+            ),
+            table(
+                &movies_db,
+                "casts",
+                "casts",
+                "version",
+                "deleted_at IS NULL",
+            ),
             table(&orders_db, "orders", "orders", "1", "true"),
             table(
                 &executions_db,

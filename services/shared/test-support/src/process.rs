@@ -201,15 +201,23 @@ impl RunningService {
         Self::start("notifier", "NOTIFIER_ADDR", &envs).await
     }
 
-    /// A sample from the process's `/metrics`, by its full name including labels
-    /// (`consumer_lag{topic="t"}`); 0 when not (yet) reported.
-    pub async fn metric(&self, name: &str) -> f64 {
+    /// The process's `/metrics` text; empty when it does not answer.
+    async fn metrics_text(&self) -> String {
         let response = reqwest::get(format!("{}/metrics", self.http))
             .await
             .and_then(|r| r.error_for_status());
-        let Ok(response) = response else { return 0.0 };
-        let text = response.text().await.unwrap_or_default();
-        text.lines()
+        match response {
+            Ok(response) => response.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// A sample from the process's `/metrics`, by its full name including labels
+    /// (`consumer_lag{topic="t"}`); 0 when not (yet) reported.
+    pub async fn metric(&self, name: &str) -> f64 {
+        self.metrics_text()
+            .await
+            .lines()
             .find_map(|line| {
                 let (metric, value) = line.rsplit_once(' ')?;
                 (metric == name).then(|| value.parse().ok()).flatten()
@@ -219,12 +227,9 @@ impl RunningService {
 
     /// The sum of every sample of metric `name`, whatever its labels; 0 when not reported.
     pub async fn metric_sum(&self, name: &str) -> f64 {
-        let response = reqwest::get(format!("{}/metrics", self.http))
+        self.metrics_text()
             .await
-            .and_then(|r| r.error_for_status());
-        let Ok(response) = response else { return 0.0 };
-        let text = response.text().await.unwrap_or_default();
-        text.lines()
+            .lines()
             .filter_map(|line| {
                 let (metric, value) = line.rsplit_once(' ')?;
                 let bare = metric.split_once('{').map_or(metric, |(bare, _)| bare);

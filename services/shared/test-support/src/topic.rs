@@ -142,7 +142,9 @@ pub async fn read_raw_until(
             .add_partition_offset(topic, partition, Offset::Beginning)
             .expect("adding a partition");
     }
-    consumer.assign(&partitions).expect("assigning the partitions");
+    consumer
+        .assign(&partitions)
+        .expect("assigning the partitions");
     let mut records = Vec::new();
     while !done(&records) {
         let remaining = deadline.saturating_duration_since(Instant::now());
