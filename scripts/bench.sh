@@ -32,6 +32,9 @@
 #                      publisher (and PostgreSQL's CPU). Every event is read back and checked
 #                      (all delivered, per key in version order, key and headers as the payload).
 #                      The report shows ours / Debezium for each figure.
+#   6 scale          replicator events/s with 1 and with 2 instances of one consumer group on a
+#                      topic of BENCH_SCALE_PARTITIONS (3) partitions holding stage 2's events
+#                      (needs stage 2). Not in the default run: BENCH_STAGES="relay scale".
 #   Peak RSS (VmHWM) of every platform process.
 #
 # A stage that fails stops the run; the report is still written, with what was measured and
@@ -43,7 +46,8 @@
 # load carries an admin token minted by `bench token`, so token checking is part of the cost.
 #
 # Environment (defaults in brackets):
-#   BENCH_STAGES ["api relay replicator e2e debezium"] (a subset runs faster while tuning one stage)
+#   BENCH_STAGES ["api relay replicator e2e debezium"; also: scale] (a subset runs faster while
+#   tuning one stage)  BENCH_SCALE_PARTITIONS [3] (stage 6)
 #   BENCH_RUNTIME_DIR [.runtime/bench]   BENCH_OUTBOX_EVENTS [100000; quick 5000]
 #   BENCH_PG_PORT [26432]  BENCH_KAFKA_PORT [30092] (controller 30192)  BENCH_MONGO_PORT [29017]
 #   BENCH_API_PORT [26001]  BENCH_RELAY_PORT [26005]  BENCH_REPLICATOR_PORT [26006]
@@ -124,14 +128,16 @@ fi
 [[ $events =~ ^[1-9][0-9]*$ ]] || die "BENCH_OUTBOX_EVENTS must be a positive integer (got: $events)"
 for stage in $stages; do
     case $stage in
-    api | relay | replicator | e2e | debezium) ;;
-    *) die "BENCH_STAGES: unknown stage $stage (stages: api relay replicator e2e debezium)" ;;
+    api | relay | replicator | e2e | debezium | scale) ;;
+    *) die "BENCH_STAGES: unknown stage $stage (stages: api relay replicator e2e debezium scale)" ;;
     esac
 done
 selected() { [[ " $stages " == *" $1 "* ]]; }
-if selected replicator && ! selected relay; then
-    die "BENCH_STAGES: the replicator stage reads the topic the relay stage fills; add relay"
-fi
+for stage in replicator scale; do
+    if selected $stage && ! selected relay; then
+        die "BENCH_STAGES: the $stage stage reads the events the relay stage writes; add relay"
+    fi
+done
 
 pg_data=$runtime/pg/data
 pids=$runtime/pids
@@ -156,7 +162,7 @@ esac
 #   infra.sh       tools, release build, cleanup trap, runtime dir, PostgreSQL, Kafka, SecantusDB
 #   services.sh    customer-api, and sql, start, reset_tables, result, start_relay, start_replicator
 #   workload.sh    wrk's Lua script and the API's SQL for pgbench; pgbench_run, pgbench_quantiles
-#   api.sh, relay.sh, replicator.sh, e2e.sh, debezium.sh   stages 1 to 5, each when BENCH_STAGES
+#   api.sh, relay.sh, replicator.sh, e2e.sh, debezium.sh, scale.sh   stages 1 to 6, each when BENCH_STAGES
 #                  selects it
 #   rss.sh         peak RSS of every process
 
@@ -202,6 +208,13 @@ fi
 if selected debezium; then
     # shellcheck source=scripts/bench/debezium.sh
     source "$repo/scripts/bench/debezium.sh"
+fi
+
+# --- stage 6: the replicator scaled out ------------------------------------------------------
+
+if selected scale; then
+    # shellcheck source=scripts/bench/scale.sh
+    source "$repo/scripts/bench/scale.sh"
 fi
 
 # --- peak RSS ---------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ defaults to the repository's docker-compose.kafka.yml. Fails (exit 1), naming ea
 - a service other than gateway, mailpit, kafka and schema-registry publishes a port;
 - JWT_SECRET, ADMIN_PASSWORD or POSTGRES_PASSWORD has a default (${VAR:-default}) or a secret
   is a fixed string, database URLs included: compose must refuse to start without them;
-- the kafka service does not run apache/kafka:KAFKA_VERSION.
+- the kafka service does not run apache/kafka:KAFKA_VERSION;
+- a service's KAFKA_TOPIC_PARTITIONS differs from the broker's KAFKA_NUM_PARTITIONS.
 
 Prints "compose check: ok" otherwise. Needs PyYAML; without it, says so and exits 0, so that a
 machine without it is not blocked.
@@ -122,6 +123,20 @@ def check(doc, kafka_version):
         problems.append("no kafka service")
     elif (kafka or {}).get("image") != expected:
         problems.append(f"kafka: image is {(kafka or {}).get('image')!r}, expected {expected!r}")
+    problems.extend(partition_problems(services))
+    return problems
+
+
+def partition_problems(services):
+    """The broker's default partition count and every service's KAFKA_TOPIC_PARTITIONS are one
+    setting: a topic gets the same number of partitions whoever creates it."""
+    broker = environment(services.get("kafka") or {}).get("KAFKA_NUM_PARTITIONS")
+    problems = []
+    for name, service in services.items():
+        value = environment(service or {}).get("KAFKA_TOPIC_PARTITIONS")
+        if value is not None and value != broker:
+            problems.append(f"{name}: KAFKA_TOPIC_PARTITIONS is {value!r} but the kafka service's "
+                            f"KAFKA_NUM_PARTITIONS is {broker!r}; give both the same value")
     return problems
 
 

@@ -23,6 +23,7 @@
 #     maven_libs                            a pom's dependencies copied into a cached libs dir
 #     kafka_prepare, start_kafka, stop_kafka  a KRaft cluster of 1 or 3 nodes (native mode, tests)
 #     kafka_create_topics                   topics through Kafka's own admin tool
+#     kafka_topic_partitions                KAFKA_TOPIC_PARTITIONS (default 1), checked
 #   setup/lib/python.sh
 #     ensure_secantus, start_mongo          SecantusDB, the MongoDB-protocol server (pip, project venv)
 #     venv_install, ensure_schemathesis     other Python tools in the project venv (the API fuzzer)

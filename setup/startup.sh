@@ -22,6 +22,13 @@
 #   KAFKA_PORT             the first Kafka node's port (default 9092; with three nodes also
 #                          9093 and 9094)
 #   KAFKA_CONTROLLER_PORT  the first node's controller port (default 9192)
+#   KAFKA_TOPIC_PARTITIONS partitions of every topic (default 1: one total order per topic;
+#                          more: per-key order, and room for several consumer instances)
+#   REPLICATOR_INSTANCES, NOTIFIER_INSTANCES, ORDER_PROCESSOR_INSTANCES
+#                          instances of each consumer, one consumer group each (default 1);
+#                          instance n > 1 is named <consumer>-n and serves health and metrics
+#                          on its first instance's port + 100 * (n - 1) (8106, 8206, ... for
+#                          the replicator)
 #   KAFKA_HEAP_OPTS        each Kafka node's heap (default -Xms256m -Xmx512m)
 #   MONGO_PORT             SecantusDB's port (MongoDB API, default 27017)
 #   SMTP_PORT              maildev's SMTP port (default 1025)
@@ -173,6 +180,25 @@ launch() {
     wait_for_http "http://$addr/health/ready" 60 "$logs/$name.log" "$pid"
 }
 
+# launch_instances NAME COUNT ADDR ADDR_VAR [VAR=VALUE...]: COUNT instances of consumer NAME
+# in one consumer group (they share the topics' partitions), instance 1 named NAME on ADDR,
+# instance n named NAME-n on ADDR's port + 100 * (n - 1), each with its own pid file and log.
+launch_instances() {
+    local name=$1 count=$2 addr=$3 addr_var=$4 i instance instance_addr
+    shift 4
+    [[ $count =~ ^[1-9]$ ]] || die "the instance count of $name must be 1 to 9 (got: $count)"
+    if ((count > ${KAFKA_TOPIC_PARTITIONS:-1})); then
+        warn "$count instances of $name share ${KAFKA_TOPIC_PARTITIONS:-1} partition(s) per topic: some will idle as standbys (set KAFKA_TOPIC_PARTITIONS)"
+    fi
+    for ((i = 1; i <= count; i++)); do
+        instance=$name instance_addr=$addr
+        if ((i > 1)); then
+            instance=$name-$i instance_addr=${addr%:*}:$((${addr##*:} + 100 * (i - 1)))
+        fi
+        launch "$instance" "$name" "$instance_addr" "$addr_var=$instance_addr" "$@"
+    done
+}
+
 start_native() {
     local runtime pg_port kafka_port kafka_controller_port kafka_brokers mongo_port smtp_port mail_web_port mongo_db
     local api_addr movie_addr order_addr processor_addr relay_addr replicator_addr notifier_addr
@@ -252,8 +278,10 @@ start_native() {
     fi
 
     KAFKA_BOOTSTRAP_SERVERS=$(kafka_bootstrap "$kafka_port" "$kafka_brokers")
-    export KAFKA_BOOTSTRAP_SERVERS
-    log "== Apache Kafka $KAFKA_VERSION (KRaft, $kafka_brokers node(s)) on $KAFKA_BOOTSTRAP_SERVERS"
+    # Every service creates the topics it misses with as many partitions as startup does.
+    KAFKA_TOPIC_PARTITIONS=$(kafka_topic_partitions)
+    export KAFKA_BOOTSTRAP_SERVERS KAFKA_TOPIC_PARTITIONS
+    log "== Apache Kafka $KAFKA_VERSION (KRaft, $kafka_brokers node(s)) on $KAFKA_BOOTSTRAP_SERVERS, $KAFKA_TOPIC_PARTITIONS partition(s) per topic"
     start_kafka "$runtime/kafka" "$kafka_brokers" "$kafka_port" "$kafka_controller_port" "$logs" "$pids"
     kafka_create_topics "$KAFKA_BOOTSTRAP_SERVERS" "$kafka_brokers" customers movies casts orders order-executions
 
@@ -279,8 +307,8 @@ start_native() {
         MOVIE_API_ADDR="$movie_addr" MOVIE_DATABASE_URL="$movies_url"
     launch order-api order-api "$order_addr" \
         ORDER_API_ADDR="$order_addr" ORDER_DATABASE_URL="$orders_url"
-    launch order-processor order-processor "$processor_addr" \
-        ORDER_PROCESSOR_ADDR="$processor_addr" ORDER_PROCESSOR_DATABASE_URL="$processor_url"
+    launch_instances order-processor "${ORDER_PROCESSOR_INSTANCES:-1}" "$processor_addr" ORDER_PROCESSOR_ADDR \
+        ORDER_PROCESSOR_DATABASE_URL="$processor_url"
     # One relay per outbox (per database), like one Debezium connector per source database.
     launch outbox-relay outbox-relay "$relay_addr" \
         RELAY_ADDR="$relay_addr" RELAY_DATABASE_URL="$customers_url"
@@ -290,11 +318,10 @@ start_native() {
         RELAY_ADDR="$relay_host:$((relay_port + 20))" RELAY_DATABASE_URL="$orders_url"
     launch outbox-relay-executions outbox-relay "$relay_host:$((relay_port + 30))" \
         RELAY_ADDR="$relay_host:$((relay_port + 30))" RELAY_DATABASE_URL="$processor_url"
-    launch replicator replicator "$replicator_addr" \
-        REPLICATOR_ADDR="$replicator_addr" MONGODB_URI="$mongo_uri" MONGODB_DATABASE="$mongo_db"
-    launch notifier notifier "$notifier_addr" \
-        NOTIFIER_ADDR="$notifier_addr" NOTIFIER_DATABASE_URL="$notifier_url" \
-        SMTP_HOST=127.0.0.1 SMTP_PORT="$smtp_port"
+    launch_instances replicator "${REPLICATOR_INSTANCES:-1}" "$replicator_addr" REPLICATOR_ADDR \
+        MONGODB_URI="$mongo_uri" MONGODB_DATABASE="$mongo_db"
+    launch_instances notifier "${NOTIFIER_INSTANCES:-1}" "$notifier_addr" NOTIFIER_ADDR \
+        NOTIFIER_DATABASE_URL="$notifier_url" SMTP_HOST=127.0.0.1 SMTP_PORT="$smtp_port"
     # On its first start the gateway creates the first admin; without ADMIN_PASSWORD it prints a
     # generated password once, to its log. Show that line to the user, this once.
     local gateway_log_lines=0 first_admin=""
@@ -351,9 +378,9 @@ Platform is up (native mode).
   Order executions    http://$processor_addr/metrics/orders
   Schema registry     http://$registry_addr/subjects (events published as $EVENT_FORMAT)
   Relay metrics       http://$relay_addr/metrics (relays of movies, orders, executions: ports +10, +20, +30)
-  Replicator metrics  http://$replicator_addr/metrics
-  Notifier metrics    http://$notifier_addr/metrics
-  Kafka bootstrap     $KAFKA_BOOTSTRAP_SERVERS (Apache Kafka $KAFKA_VERSION, $kafka_brokers node(s))
+  Replicator metrics  http://$replicator_addr/metrics (${REPLICATOR_INSTANCES:-1} instance(s); more at ports +100, +200, ...)
+  Notifier metrics    http://$notifier_addr/metrics (${NOTIFIER_INSTANCES:-1} instance(s); more at ports +100, +200, ...)
+  Kafka bootstrap     $KAFKA_BOOTSTRAP_SERVERS (Apache Kafka $KAFKA_VERSION, $kafka_brokers node(s), $KAFKA_TOPIC_PARTITIONS partition(s) per topic)
   PostgreSQL          ${server_url/:${pg_password:-}@/:***@} (databases customers, movies, orders, order_processor,
                       notifier, schema_registry)
   MongoDB             $mongo_uri (database $mongo_db; SecantusDB)

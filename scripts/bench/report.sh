@@ -90,6 +90,14 @@ if "replicator-drain" in r and "mongo-baseline" in r:
     stages["replicator"] = {"replicator": a, "direct_upserts": b, "ratio": ratio(a["per_sec"], b["docs_per_sec"])}
     rows.append((f"3 replicator, {a['target']:,.0f} events", f"{fmt(a['per_sec'])} events/s ({fmt(a['seconds_from_first_progress'])} s; {fmt(a['seconds_total'])} s with group join)",
                  f"direct bulk upserts {fmt(b['docs_per_sec'])} docs/s ({fmt(b['seconds'])} s)", stages["replicator"]["ratio"]))
+scale = [r[k] for k in ("replicator-scale-1", "replicator-scale-2") if k in r]
+stages["scale"] = scale
+for x in scale:
+    run = x["run"]
+    rows.append((f"6 replicator, {x['instances']} instance(s) of one group, {x['partitions']} partitions, {run['target']:,.0f} events",
+                 f"{fmt(run['per_sec'])} events/s ({fmt(run['seconds_from_first_progress'])} s; {fmt(run['seconds_total'])} s with group join)",
+                 "1 instance" if x["instances"] == 1 else f"{fmt(scale[0]['run']['per_sec'])} events/s with 1 instance",
+                 ratio(run["per_sec"], scale[0]["run"]["per_sec"]) if x["instances"] > 1 else None))
 e2e = [r[k] for k in sorted((k for k in r if k.startswith("e2e-r")), key=lambda k: float(k[5:]))]
 stages["e2e"] = e2e
 sustained = [x["rate"] for x in e2e if x["sustained"]]

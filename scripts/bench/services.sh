@@ -10,10 +10,18 @@ sql() { "$psql" "$pg_url" -XqAt -v ON_ERROR_STOP=1 "$@"; }
 
 # start NAME ADDR [VAR=VALUE...]: a release binary with LOG_FORMAT=text, ready on ADDR.
 start() {
-    local name=$1 addr=$2 pid
-    shift 2
+    local name=$1
+    shift
+    start_as "$name" "$name" "$@"
+}
+
+# start_as NAME BINARY ADDR [VAR=VALUE...]: like start, for one of several instances of BINARY
+# (pid and log files named NAME).
+start_as() {
+    local name=$1 binary=$2 addr=$3 pid
+    shift 3
     start_service "$name" "$logs/$name.log" "$pids/$name.pid" -- \
-        env LOG_FORMAT=text RUST_LOG=warn "$@" "$bin/$name"
+        env LOG_FORMAT=text RUST_LOG=warn "$@" "$bin/$binary"
     pid=$(<"$pids/$name.pid")
     wait_for_http "http://$addr/health/live" 60 "$logs/$name.log" "$pid"
 }

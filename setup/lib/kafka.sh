@@ -101,8 +101,9 @@ kafka_bootstrap() {
 # Writes DATA_DIR/node-<id>/server.properties for a KRaft cluster of NODES combined
 # broker+controller nodes (ids 1..NODES; node i listens on PORT+i-1 for clients and
 # CONTROLLER_PORT+i-1 for the controller quorum, 127.0.0.1 only) and formats each node's log
-# directory on first use (cluster id kept in DATA_DIR/cluster.id). Topics default to one
-# partition and, on three nodes, replication factor 3 with min.insync.replicas=2. Idempotent:
+# directory on first use (cluster id kept in DATA_DIR/cluster.id). Topics default to
+# KAFKA_TOPIC_PARTITIONS partitions (1 unless set) and, on three nodes, replication factor 3 with
+# min.insync.replicas=2. Idempotent:
 # a formatted node is left alone. The test harness calls this too, then runs the nodes itself.
 kafka_prepare() {
     local data nodes=$2 port=$3 cport=$4 i voters="" cluster_id rf isr
@@ -111,6 +112,8 @@ kafka_prepare() {
     ensure_kafka
     mkdir -p "$data"
     rf=$nodes isr=$((nodes >= 3 ? 2 : 1))
+    local partitions
+    partitions=$(kafka_topic_partitions)
     for ((i = 1; i <= nodes; i++)); do voters+="${voters:+,}$i@127.0.0.1:$((cport + i - 1))"; done
     if [[ ! -s $data/cluster.id ]]; then
         # A Kafka cluster id is a base64url UUID without padding (what `kafka-storage random-uuid`
@@ -142,7 +145,7 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$node/data
-num.partitions=1
+num.partitions=$partitions
 default.replication.factor=$rf
 min.insync.replicas=$isr
 offsets.topic.replication.factor=$rf
@@ -232,12 +235,23 @@ stop_kafka() {
     wait
 }
 
+# kafka_topic_partitions: KAFKA_TOPIC_PARTITIONS (default 1), checked: the partitions of every
+# topic the platform creates. One is a total order per topic; more keep the order per key (the
+# producers hash the key as Java's clients do) and let a consumer group's instances share them.
+kafka_topic_partitions() {
+    local partitions=${KAFKA_TOPIC_PARTITIONS:-1}
+    [[ $partitions =~ ^[1-9][0-9]{0,2}$ ]] || die "KAFKA_TOPIC_PARTITIONS must be a number of partitions from 1 to 999 (got: $partitions)"
+    printf '%s\n' "$partitions"
+}
+
 # kafka_create_topics BOOTSTRAP NODES [--config KEY=VALUE]... TOPIC...: creates each missing
-# topic with Kafka's own admin tool: one partition (the ordering contract), replication factor
-# NODES and, on three nodes or more, min.insync.replicas=2 (an acknowledged write survives
-# losing one broker), with any further topic configs given.
+# topic with Kafka's own admin tool: KAFKA_TOPIC_PARTITIONS partitions (default 1, the total
+# order), replication factor NODES and, on three nodes or more, min.insync.replicas=2 (an
+# acknowledged write survives losing one broker), with any further topic configs given. A topic
+# that exists keeps its partitions.
 kafka_create_topics() {
-    local bootstrap=$1 nodes=$2 topic isr configs=()
+    local bootstrap=$1 nodes=$2 topic isr configs=() partitions
+    partitions=$(kafka_topic_partitions)
     shift 2
     while [[ ${1:-} == --config ]]; do
         configs+=(--config "$2")
@@ -246,7 +260,7 @@ kafka_create_topics() {
     isr=$((nodes >= 3 ? 2 : 1))
     for topic in "$@"; do
         (kafka_class org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
-            --if-not-exists --topic "$topic" --partitions 1 --replication-factor "$nodes" \
+            --if-not-exists --topic "$topic" --partitions "$partitions" --replication-factor "$nodes" \
             --config "min.insync.replicas=$isr" "${configs[@]}" >/dev/null) &
     done
     wait_all_or_die "creating topics $*"

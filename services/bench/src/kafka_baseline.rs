@@ -30,6 +30,9 @@ pub struct Args {
     /// How long to send at `--rate` (the events file is cycled).
     #[arg(long, default_value_t = 20)]
     duration_secs: u64,
+    /// Partitions of the topic, if this creates it.
+    #[arg(long, default_value_t = 1)]
+    partitions: i32,
 }
 
 /// One record to send: the relay's key and payload, and its `id` and `type` headers.
@@ -81,7 +84,7 @@ pub async fn run(args: Args) -> anyhow::Result<serde_json::Value> {
         "{} holds no events",
         args.input.display()
     );
-    let kafka = kafka::KafkaArgs::new(&args.to.bootstrap);
+    let kafka = kafka::KafkaArgs::new(&args.to.bootstrap).with_topic_partitions(args.partitions);
     kafka.ensure_topics(&[args.to.topic.as_str()]).await?;
     let producer = kafka.idempotent_producer(
         Duration::from_secs(30),

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub struct MetricArgs {
-    /// The /metrics URL.
-    #[arg(long)]
-    url: String,
+    /// The /metrics URL; repeated, the sum over every instance (of one consumer group, say).
+    #[arg(long, required = true)]
+    url: Vec<String>,
     #[arg(long)]
     name: String,
     #[arg(long)]
@@ -38,14 +38,18 @@ pub struct CountArgs {
 pub async fn metric(args: MetricArgs) -> anyhow::Result<Value> {
     let http = reqwest::Client::new();
     let name = args.name.clone();
-    let url = args.url.clone();
+    let urls = args.url.clone();
     poll(&args.name, args.target, args.timeout_secs, || {
         let http = http.clone();
         let name = name.clone();
-        let url = url.clone();
+        let urls = urls.clone();
         async move {
-            let text = http.get(&url).send().await?.text().await?;
-            Ok(crate::prometheus::sum(&text, &name))
+            let mut sum = 0.0;
+            for url in &urls {
+                let text = http.get(url).send().await?.text().await?;
+                sum += crate::prometheus::sum(&text, &name);
+            }
+            Ok(sum)
         }
     })
     .await

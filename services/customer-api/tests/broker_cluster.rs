@@ -60,7 +60,8 @@ impl Platform {
         let replicator =
             RunningService::replicator(&bootstrap, &prefix, &mongo_uri, &replica_db, &[]).await;
         let notifier_db = app.env.fresh_database().await;
-        let notifier = RunningService::notifier(&bootstrap, &prefix, &notifier_db, &mail).await;
+        let notifier =
+            RunningService::notifier(&bootstrap, &prefix, &notifier_db, &mail, &[]).await;
         let replica = mongo::client(&mongo_uri)
             .await
             .database(&replica_db)

@@ -32,7 +32,7 @@ async fn create_update_delete_reach_mongodb_and_the_inbox() {
     let _replicator =
         RunningService::replicator(&bootstrap, &prefix, &mongo_uri, &replica, &[]).await;
     let notifier_db = app.env.fresh_database().await;
-    let _notifier = RunningService::notifier(&bootstrap, &prefix, &notifier_db, &mail).await;
+    let _notifier = RunningService::notifier(&bootstrap, &prefix, &notifier_db, &mail, &[]).await;
 
     let customers = mongo::client(&mongo_uri)
         .await

@@ -7,8 +7,13 @@
 //! whatever is already waiting (up to a limit) in one go, so that it can write in bulk under
 //! load; a retry then repeats the whole batch, so it must be idempotent. Shutdown stops between
 //! batches; what is done is committed, what is not is redelivered to the next instance.
+//!
+//! Several instances may share a group: each owns some of the partitions, and when they move
+//! (an instance joins, leaves or dies) the offsets applied on them are committed first and a
+//! batch's messages of a partition revoked while it was gathered are dropped, not applied (see
+//! [`crate::CommitOnRevoke`]).
 
-use crate::{KafkaArgs, KafkaError};
+use crate::{CommitOnRevoke, KafkaArgs, KafkaError};
 use futures::FutureExt;
 use rdkafka::{
     consumer::{CommitMode, Consumer, StreamConsumer},
@@ -87,7 +92,7 @@ impl<H: Handler + Send> BatchHandler for OneAtATime<'_, H> {
 }
 
 pub struct ConsumeLoop {
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<CommitOnRevoke>,
     dead_letters: FutureProducer,
     retry: Backoff,
     name: &'static str,
@@ -114,7 +119,7 @@ impl ConsumeLoop {
             .map(String::as_str)
             .collect();
         kafka.ensure_topics(&all).await?;
-        let consumer = kafka.consumer(group, true)?;
+        let consumer = kafka.group_consumer(group, CommitOnRevoke::new(name))?;
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&names).map_err(KafkaError::Client)?;
         let dead_letters = kafka.idempotent_producer(Duration::from_secs(30), Duration::ZERO)?;
@@ -170,13 +175,30 @@ impl ConsumeLoop {
                     None => break,
                 }
             }
+            // A rebalance runs inside recv: what it revoked meanwhile is the new owner's now.
+            let gathered = batch.len();
+            let ownership = self.consumer.context();
+            batch.retain(|m| ownership.owns(m.topic(), m.partition()));
+            if batch.len() < gathered {
+                tracing::info!(
+                    consumer = self.name,
+                    dropped = gathered - batch.len(),
+                    "left messages of revoked partitions to their new owner"
+                );
+            }
+            if batch.is_empty() {
+                continue;
+            }
             if !self.process(&batch, handler, &mut stop).await {
                 break; // shutdown during a retry: leave the batch uncommitted
             }
             handled += batch.len() as u64;
         }
-        if let Err(e) = self.consumer.commit_consumer_state(CommitMode::Sync) {
-            tracing::debug!(consumer = self.name, error = %e, "final commit (nothing new to commit)");
+        let applied = self.consumer.context().applied_offsets();
+        if applied.count() > 0 {
+            if let Err(e) = self.consumer.commit(&applied, CommitMode::Sync) {
+                tracing::warn!(consumer = self.name, error = %e, "final commit failed; the last messages may be redelivered");
+            }
         }
         handled
     }
@@ -221,12 +243,18 @@ impl ConsumeLoop {
                 }
             }
         }
-        if let Err(e) = self
-            .consumer
-            .commit(&next_offsets(&incoming), CommitMode::Async)
-        {
-            tracing::warn!(consumer = self.name, error = %e, "commit failed; the messages may be redelivered");
+        // Every owned partition's applied offset, not only this batch's: an asynchronous commit
+        // refused mid-rebalance (a stale generation) is repaired by the next batch's.
+        let ownership = self.consumer.context();
+        ownership.applied(&next_offsets(&incoming));
+        let committable = ownership.applied_offsets();
+        if committable.count() > 0 {
+            if let Err(e) = self.consumer.commit(&committable, CommitMode::Async) {
+                tracing::warn!(consumer = self.name, error = %e, "commit failed; the messages may be redelivered");
+            }
         }
+        metrics::counter!("consumer_messages_total", "consumer" => self.name)
+            .increment(incoming.len() as u64);
         self.report_lag(&incoming[incoming.len() - 1]);
         true
     }

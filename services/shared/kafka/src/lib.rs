@@ -2,6 +2,9 @@
 //! decided once.
 
 pub mod consume;
+mod rebalance;
+
+pub use rebalance::CommitOnRevoke;
 
 use rdkafka::{
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
@@ -42,6 +45,12 @@ pub struct KafkaArgs {
     /// empty fetches of an idle consumer, not how late it sees an event; Kafka's own 500 ms.
     #[arg(long, env = "KAFKA_FETCH_WAIT_MAX_MS", default_value_t = DEFAULT_FETCH_WAIT_MAX_MS)]
     pub fetch_wait_max_ms: u64,
+    /// Partitions of each topic this process creates (a topic that exists keeps its own). One
+    /// keeps a total order per topic; more spread the keys over a group's instances, each key
+    /// staying on one partition.
+    #[arg(long, env = "KAFKA_TOPIC_PARTITIONS", default_value_t = 1,
+          value_parser = clap::value_parser!(i32).range(1..))]
+    pub topic_partitions: i32,
 }
 
 const DEFAULT_FETCH_WAIT_MAX_MS: u64 = 500;
@@ -54,12 +63,29 @@ impl KafkaArgs {
         Self {
             bootstrap_servers: bootstrap_servers.into(),
             fetch_wait_max_ms: DEFAULT_FETCH_WAIT_MAX_MS,
+            topic_partitions: 1,
         }
+    }
+
+    /// The same settings, creating topics with `partitions` partitions.
+    pub fn with_topic_partitions(mut self, partitions: i32) -> Self {
+        self.topic_partitions = partitions;
+        self
     }
 
     fn base(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.bootstrap_servers);
+        config
+    }
+
+    /// Every producer partitions a keyed message as Java's clients do (murmur2 of the key,
+    /// positive, modulo the partition count), so the events of one aggregate land on the same
+    /// partition whoever produces them: this relay, Kafka's own tools, a Java service.
+    /// librdkafka's default (`consistent_random`, CRC32) would put them elsewhere.
+    fn producer_base(&self) -> ClientConfig {
+        let mut config = self.base();
+        config.set("partitioner", "murmur2_random");
         config
     }
 
@@ -72,7 +98,7 @@ impl KafkaArgs {
         delivery_timeout: Duration,
         linger: Duration,
     ) -> Result<FutureProducer, KafkaError> {
-        self.base()
+        self.producer_base()
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set(
@@ -95,7 +121,7 @@ impl KafkaArgs {
     ///   acknowledgement itself and, when it runs out, drops the producer, which purges every
     ///   message not yet sent; what was sent is a prefix, by the broker's sequence numbers.
     pub fn ordered_producer(&self, linger: Duration) -> Result<FutureProducer, KafkaError> {
-        self.base()
+        self.producer_base()
             .set("enable.idempotence", "true")
             .set("enable.gapless.guarantee", "true")
             .set("acks", "all")
@@ -113,7 +139,32 @@ impl KafkaArgs {
         group_id: &str,
         from_beginning: bool,
     ) -> Result<StreamConsumer, KafkaError> {
-        self.base()
+        self.consumer_config(group_id, from_beginning)
+            .create()
+            .map_err(KafkaError::Client)
+    }
+
+    /// A member of a consumer group that shares its topics' partitions with the group's other
+    /// instances, for the consume loop. Cooperative-sticky assignment moves only the partitions
+    /// that change hands, so a joining or leaving instance does not stop the others; `context`
+    /// commits what was applied on a partition before it moves. Nothing is committed from
+    /// librdkafka's own offset store (`enable.auto.offset.store=false`): a message handed to the
+    /// loop is not yet applied, so only the loop says what may be committed.
+    pub fn group_consumer(
+        &self,
+        group_id: &str,
+        context: CommitOnRevoke,
+    ) -> Result<StreamConsumer<CommitOnRevoke>, KafkaError> {
+        self.consumer_config(group_id, true)
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .set("enable.auto.offset.store", "false")
+            .create_with_context(context)
+            .map_err(KafkaError::Client)
+    }
+
+    fn consumer_config(&self, group_id: &str, from_beginning: bool) -> ClientConfig {
+        let mut config = self.base();
+        config
             .set("group.id", group_id)
             .set("enable.auto.commit", "false")
             .set(
@@ -123,9 +174,8 @@ impl KafkaArgs {
             .set("session.timeout.ms", "6000")
             .set("heartbeat.interval.ms", "1000")
             .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", self.fetch_wait_max_ms.to_string())
-            .create()
-            .map_err(KafkaError::Client)
+            .set("fetch.wait.max.ms", self.fetch_wait_max_ms.to_string());
+        config
     }
 
     /// How many records `topic` holds (high minus low watermark, over its partitions), or
@@ -173,8 +223,9 @@ impl KafkaArgs {
             .expect("the topic inspection does not panic")
     }
 
-    /// Creates each missing topic with one partition, the platform's ordering contract: one
-    /// partition per topic means one total order per topic and so per key. The replication
+    /// Creates each missing topic with `topic_partitions` partitions (`KAFKA_TOPIC_PARTITIONS`,
+    /// default 1). One partition per topic means one total order per topic; with more, the
+    /// order that holds is per key, which is what the platform's guarantees need. The replication
     /// factor and `min.insync.replicas` are the cluster's defaults (3 and 2 on the three-node
     /// cluster, 1 on one node), so the same binary is right on either.
     pub async fn ensure_topics(&self, topics: &[&str]) -> Result<(), KafkaError> {
@@ -182,7 +233,13 @@ impl KafkaArgs {
             self.base().create().map_err(KafkaError::Client)?;
         let new_topics: Vec<NewTopic> = topics
             .iter()
-            .map(|t| NewTopic::new(t, 1, TopicReplication::Fixed(BROKER_DEFAULT_REPLICATION)))
+            .map(|t| {
+                NewTopic::new(
+                    t,
+                    self.topic_partitions,
+                    TopicReplication::Fixed(BROKER_DEFAULT_REPLICATION),
+                )
+            })
             .collect();
         let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
         let results = admin

@@ -19,13 +19,29 @@ fn setup_lib() -> std::path::PathBuf {
 
 /// Runs `source setup/lib.sh; <script>` with `args` as `$1`, `$2`, ... and returns stdout.
 fn lib_sh(script: &str, args: &[String]) -> String {
-    let output = Command::new("bash")
+    lib_sh_with_input(script, args, "")
+}
+
+/// Like [`lib_sh`], writing `input` to the script's standard input.
+fn lib_sh_with_input(script: &str, args: &[String], input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("bash")
         .arg("-c")
         .arg(format!("set -euo pipefail; source \"$0\"; {script}"))
         .arg(setup_lib())
         .args(args)
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("running bash");
+    child
+        .stdin
+        .take()
+        .expect("a piped stdin")
+        .write_all(input.as_bytes())
+        .expect("writing the script's input");
+    let output = child.wait_with_output().expect("running bash");
     assert!(
         output.status.success(),
         "setup/lib.sh {script} failed: {}",
@@ -53,6 +69,15 @@ fn free_port_block(n: u16) -> u16 {
             return base;
         }
     }
+}
+
+/// Runs one of Apache Kafka's own command-line classes (`setup/lib.sh kafka_class`, as the
+/// distribution's `bin/` scripts do) with `args`, `input` on its standard input; returns what it
+/// printed. A Java client, for tests that compare the platform with one.
+pub fn kafka_tool(class: &str, args: &[&str], input: &str) -> String {
+    let mut all = vec![class.to_owned()];
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    lib_sh_with_input("kafka_class \"$@\"", &all, input)
 }
 
 pub struct Broker {

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod broker;
+pub mod burst;
 pub mod conformance;
 pub mod fixtures;
 pub mod fuzz;

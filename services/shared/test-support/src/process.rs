@@ -182,12 +182,13 @@ impl RunningService {
     }
 
     /// A notifier of the topics under `topic_prefix`, with its ledger in `database_url`,
-    /// mailing `mail`, in a consumer group of its own.
+    /// mailing `mail`, in a consumer group of its own (`extra` adds or overrides settings).
     pub async fn notifier(
         bootstrap: &str,
         topic_prefix: &str,
         database_url: &str,
         mail: &crate::mail::MailCatcher,
+        extra: &[(&str, String)],
     ) -> Self {
         let mut envs = vec![
             ("KAFKA_BOOTSTRAP_SERVERS", bootstrap.to_owned()),
@@ -196,23 +197,45 @@ impl RunningService {
             ("NOTIFIER_DATABASE_URL", database_url.to_owned()),
         ];
         envs.extend(mail.smtp_env());
+        envs.extend(extra.iter().cloned());
         Self::start("notifier", "NOTIFIER_ADDR", &envs).await
+    }
+
+    /// The process's `/metrics` text; empty when it does not answer.
+    async fn metrics_text(&self) -> String {
+        let response = reqwest::get(format!("{}/metrics", self.http))
+            .await
+            .and_then(|r| r.error_for_status());
+        match response {
+            Ok(response) => response.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 
     /// A sample from the process's `/metrics`, by its full name including labels
     /// (`consumer_lag{topic="t"}`); 0 when not (yet) reported.
     pub async fn metric(&self, name: &str) -> f64 {
-        let response = reqwest::get(format!("{}/metrics", self.http))
+        self.metrics_text()
             .await
-            .and_then(|r| r.error_for_status());
-        let Ok(response) = response else { return 0.0 };
-        let text = response.text().await.unwrap_or_default();
-        text.lines()
+            .lines()
             .find_map(|line| {
                 let (metric, value) = line.rsplit_once(' ')?;
                 (metric == name).then(|| value.parse().ok()).flatten()
             })
             .unwrap_or(0.0)
+    }
+
+    /// The sum of every sample of metric `name`, whatever its labels; 0 when not reported.
+    pub async fn metric_sum(&self, name: &str) -> f64 {
+        self.metrics_text()
+            .await
+            .lines()
+            .filter_map(|line| {
+                let (metric, value) = line.rsplit_once(' ')?;
+                let bare = metric.split_once('{').map_or(metric, |(bare, _)| bare);
+                (bare == name).then(|| value.parse::<f64>().ok()).flatten()
+            })
+            .sum()
     }
 
     /// Waits until a metric reaches at least `value`.

@@ -1,4 +1,5 @@
-//! Reading a topic from the beginning, as a consumer of the platform would.
+//! Reading a topic from the beginning, as a consumer of the platform would: every partition,
+//! each in its own order.
 
 use events::ChangeEvent;
 use rdkafka::{
@@ -13,37 +14,93 @@ use tokio::time::Instant;
 /// One record as it sits in the topic.
 #[derive(Debug, Clone)]
 pub struct Record {
+    pub partition: i32,
     pub offset: i64,
     pub key: String,
     pub event: ChangeEvent,
 }
 
-/// Waits (polling metadata) until `topic` exists.
-async fn wait_for_topic(bootstrap: &str, topic: &str, deadline: Instant) {
+/// Waits (polling metadata) until `topic` exists, and returns its partitions.
+async fn wait_for_topic(bootstrap: &str, topic: &str, deadline: Instant) -> Vec<i32> {
     let probe: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
         .expect("creating a metadata client");
     loop {
-        let found = probe
+        let found: Vec<i32> = probe
             .fetch_metadata(Some(topic), Duration::from_secs(2))
             .map(|m| {
                 m.topics()
                     .iter()
-                    .any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+                    .filter(|t| t.name() == topic && t.error().is_none())
+                    .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                    .collect()
             })
-            .unwrap_or(false);
-        if found {
-            return;
+            .unwrap_or_default();
+        if !found.is_empty() {
+            return found;
         }
         assert!(Instant::now() < deadline, "topic {topic} was never created");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
+/// Creates `topics` with `partitions` partitions each (before any process of the test creates
+/// them with its own default).
+pub async fn create(bootstrap: &str, topics: &[String], partitions: i32) {
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    kafka::KafkaArgs::new(bootstrap)
+        .with_topic_partitions(partitions)
+        .ensure_topics(&names)
+        .await
+        .expect("creating the topics");
+}
+
+/// True once consumer group `group` has committed, on every partition of `topic`, the offset
+/// past its last record: the group has applied everything the topic holds.
+pub async fn group_caught_up(bootstrap: &str, group: &str, topic: &str) -> bool {
+    let (bootstrap, group, topic) = (bootstrap.to_owned(), group.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let timeout = Duration::from_secs(5);
+        // Reads the group's offsets without joining it (no subscribe), so nothing rebalances.
+        let client: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("creating an offsets client");
+        let Ok(metadata) = client.fetch_metadata(Some(&topic), timeout) else {
+            return false;
+        };
+        let mut partitions = TopicPartitionList::new();
+        for t in metadata.topics().iter().filter(|t| t.name() == topic) {
+            for p in t.partitions() {
+                partitions.add_partition(&topic, p.id());
+            }
+        }
+        let Ok(committed) = client.committed_offsets(partitions, timeout) else {
+            return false;
+        };
+        committed.count() > 0
+            && committed.elements().iter().all(|p| {
+                let Ok((low, high)) = client.fetch_watermarks(&topic, p.partition(), timeout)
+                else {
+                    return false;
+                };
+                match p.offset() {
+                    Offset::Offset(done) => done >= high,
+                    _ => high == low,
+                }
+            })
+    })
+    .await
+    .expect("the offsets check does not panic")
+}
+
 /// A record as it sits in any topic (dead letters and failure reports included).
 #[derive(Debug, Clone)]
 pub struct RawRecord {
+    pub partition: i32,
     pub offset: i64,
     pub key: Option<String>,
     pub payload: Vec<u8>,
@@ -62,8 +119,9 @@ impl RawRecord {
     }
 }
 
-/// Reads `topic` (partition 0, from offset 0) until `done` says the records so far suffice,
-/// then returns them all. Panics with what it did read if `timeout` passes first.
+/// Reads `topic` (every partition, from offset 0) until `done` says the records so far suffice,
+/// then returns them all: each partition's records in order, partitions interleaved. Panics
+/// with what it did read if `timeout` passes first.
 pub async fn read_raw_until(
     bootstrap: &str,
     topic: &str,
@@ -71,7 +129,7 @@ pub async fn read_raw_until(
     done: impl Fn(&[RawRecord]) -> bool,
 ) -> Vec<RawRecord> {
     let deadline = Instant::now() + timeout;
-    wait_for_topic(bootstrap, topic, deadline).await;
+    let partition_ids = wait_for_topic(bootstrap, topic, deadline).await;
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", crate::unique("test-reader"))
@@ -79,10 +137,14 @@ pub async fn read_raw_until(
         .create()
         .expect("creating a test consumer");
     let mut partitions = TopicPartitionList::new();
-    partitions
-        .add_partition_offset(topic, 0, Offset::Beginning)
-        .expect("adding partition 0");
-    consumer.assign(&partitions).expect("assigning partition 0");
+    for partition in partition_ids {
+        partitions
+            .add_partition_offset(topic, partition, Offset::Beginning)
+            .expect("adding a partition");
+    }
+    consumer
+        .assign(&partitions)
+        .expect("assigning the partitions");
     let mut records = Vec::new();
     while !done(&records) {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -107,6 +169,7 @@ pub async fn read_raw_until(
             })
             .unwrap_or_default();
         records.push(RawRecord {
+            partition: message.partition(),
             offset: message.offset(),
             key: message.key().map(text),
             payload: message.payload().unwrap_or_default().to_vec(),
@@ -130,6 +193,7 @@ fn parse(raw: &RawRecord) -> Record {
     let event: ChangeEvent = serde_json::from_slice(&raw.payload)
         .unwrap_or_else(|e| panic!("record at offset {} is not a change event: {e}", raw.offset));
     Record {
+        partition: raw.partition,
         offset: raw.offset,
         key: raw.key.clone().unwrap_or_default(),
         event,
