@@ -1,7 +1,8 @@
 // The web console end to end in headless Chromium, driven by Playwright (playwright-core, no
 // bundled browsers): sign in, a validation error shown next to its field, create a customer and
 // see its event arrive in the live panel, page through the list, edit it (and see the update
-// live), meet a concurrent edit as a clear 412 conflict, delete it, and save a screenshot.
+// live), meet a concurrent edit as a clear 412 conflict, delete it, see the consumer groups'
+// lag and dead letters, and save a screenshot.
 //
 // Run by tests/browser.rs, which starts the platform pieces and passes, in the environment:
 // GATEWAY_URL, ADMIN_PASSWORD, CHROMIUM_BIN, PLAYWRIGHT_NODE_PATH (the node_modules holding
@@ -144,6 +145,14 @@ try {
   const deletedEvent = liveEvent("d", id, 5);
   await deletedEvent.waitFor(WAIT);
   assert.equal(await deletedEvent.locator('[data-field="name"]').textContent(), "Ada Byron");
+
+  step("the consumers tab shows each group's lag and each dead-letter topic");
+  await byTestId("tab-consumers").click();
+  const replicatorRow = page.locator('[data-testid^="consumer-replicator-"]').first();
+  await replicatorRow.waitFor(WAIT);
+  assert.match(await replicatorRow.textContent(), /replicator.*customers/);
+  await page.locator('[data-testid^="dlq-"]').first().waitFor(WAIT);
+  await page.screenshot({ path: sibling("consumers"), fullPage: true });
 
   assert.deepEqual(pageErrors, [], "no script errors on the page");
   await page.screenshot({ path: screenshot, fullPage: true });
