@@ -102,7 +102,8 @@ async fn overview(State(state): State<ConsumersState>) -> Result<Json<Overview>,
             waiting: state.redriver.waiting(topic).await?,
         })
     }));
-    let (groups, dead_letters) = tokio::try_join!(groups, dead_letters).map_err(kafka_unavailable)?;
+    let (groups, dead_letters) =
+        tokio::try_join!(groups, dead_letters).map_err(kafka_unavailable)?;
     Ok(Json(Overview {
         groups,
         dead_letters,
