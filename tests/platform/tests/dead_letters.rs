@@ -156,7 +156,13 @@ async fn a_dead_letter_redriven_once_its_cause_is_fixed_is_applied_exactly_once(
     );
     let event_id = letter.header("id").to_owned();
     assert_eq!(letter.header("type"), "customer.created");
-    wait_until_caught_up(&env.bootstrap, &group, &[customers_topic.clone()], WAIT).await;
+    wait_until_caught_up(
+        &env.bootstrap,
+        &group,
+        std::slice::from_ref(&customers_topic),
+        WAIT,
+    )
+    .await;
     let customers = mongo::client(&mongo_uri)
         .await
         .database(&replica)
@@ -179,6 +185,10 @@ async fn a_dead_letter_redriven_once_its_cause_is_fixed_is_applied_exactly_once(
     assert!(replicator.process.terminate(WAIT).await.success());
     let replicator = replicator_with(&registry.url).await;
 
+    let anonymous = reqwest::get(format!("{}/api/v1/consumers", gateway.service.http))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401, "no token, no look");
     let refused = gateway.redrive(&customers_topic, Role::Reader).await;
     assert_eq!(refused.status(), 403, "a reader cannot re-drive");
     let unknown = gateway.redrive("no-such-topic", Role::Admin).await;
@@ -190,7 +200,13 @@ async fn a_dead_letter_redriven_once_its_cause_is_fixed_is_applied_exactly_once(
     let document = mongo::document_at_version(&customers, &id, 1, WAIT).await;
     assert_eq!(document.get_str("_event_id").unwrap(), event_id);
     assert_eq!(document.get_str("name").unwrap(), "Dorothy Vaughan");
-    wait_until_caught_up(&env.bootstrap, &group, &[customers_topic.clone()], WAIT).await;
+    wait_until_caught_up(
+        &env.bootstrap,
+        &group,
+        std::slice::from_ref(&customers_topic),
+        WAIT,
+    )
+    .await;
     let upserted = r#"replicator_events_total{collection="customers",outcome="upserted"}"#;
     assert_eq!(replicator.metric(upserted).await, 1.0, "applied once");
     assert_eq!(gateway.waiting(&customers_topic).await, 0);
