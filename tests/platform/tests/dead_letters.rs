@@ -156,13 +156,11 @@ async fn a_dead_letter_redriven_once_its_cause_is_fixed_is_applied_exactly_once(
     );
     let event_id = letter.header("id").to_owned();
     assert_eq!(letter.header("type"), "customer.created");
-    wait_until_caught_up(
-        &env.bootstrap,
-        &group,
-        std::slice::from_ref(&customers_topic),
-        WAIT,
-    )
-    .await;
+    let replicator_caught_up = || {
+        let topics = std::slice::from_ref(&customers_topic);
+        wait_until_caught_up(&env.bootstrap, &group, topics, WAIT)
+    };
+    replicator_caught_up().await;
     let customers = mongo::client(&mongo_uri)
         .await
         .database(&replica)
@@ -200,13 +198,7 @@ async fn a_dead_letter_redriven_once_its_cause_is_fixed_is_applied_exactly_once(
     let document = mongo::document_at_version(&customers, &id, 1, WAIT).await;
     assert_eq!(document.get_str("_event_id").unwrap(), event_id);
     assert_eq!(document.get_str("name").unwrap(), "Dorothy Vaughan");
-    wait_until_caught_up(
-        &env.bootstrap,
-        &group,
-        std::slice::from_ref(&customers_topic),
-        WAIT,
-    )
-    .await;
+    replicator_caught_up().await;
     let upserted = r#"replicator_events_total{collection="customers",outcome="upserted"}"#;
     assert_eq!(replicator.metric(upserted).await, 1.0, "applied once");
     assert_eq!(gateway.waiting(&customers_topic).await, 0);

@@ -50,19 +50,22 @@ fn replay_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/replay.sh")
 }
 
-/// `scripts/replay.sh --group <group> --to-earliest`, as an operator runs it.
-async fn replay_to_earliest(env: &TestEnv, group: &str) -> String {
+/// `scripts/replay.sh --group <group> --to-earliest [extra…]`, as an operator runs it: whether
+/// it succeeded, and what it said.
+async fn replay_to_earliest(env: &TestEnv, group: &str, extra: &[&str]) -> (bool, String) {
     let output = tokio::process::Command::new(replay_script())
         .args(["--group", group, "--to-earliest"])
+        .args(extra)
         .env("KAFKA_BOOTSTRAP_SERVERS", &env.bootstrap)
         // No platform runs there: the script stops and restarts nothing.
         .env("PLATFORM_RUNTIME_DIR", env.scratch_dir("replay-platform"))
         .output()
         .await
         .expect("running scripts/replay.sh");
-    let text = test_support::process::output_text(&output);
-    assert!(output.status.success(), "replay.sh failed: {text}");
-    text
+    (
+        output.status.success(),
+        test_support::process::output_text(&output),
+    )
 }
 
 #[tokio::test]
@@ -151,11 +154,23 @@ async fn replaying_the_whole_history_changes_no_document_and_sends_no_email_twic
     assert_eq!(documents_before.len(), 3, "two customers and a tombstone");
     assert_eq!(mails_before.len(), events);
 
-    // Kafka resets only an inactive group: stop the consumers, replay, start them again.
+    // Kafka resets only an inactive group: a running consumer's group is refused, untouched.
+    let (reset, output) = replay_to_earliest(&env, &replicator_group, &[]).await;
+    assert!(!reset, "a group with an active member is refused: {output}");
+    assert!(output.contains("active member"), "it says why: {output}");
+    let lag = group_lag(&env.bootstrap, &replicator_group, &customers_topic).await;
+    assert_eq!(lag[0].partitions[0].committed, Some(events as i64));
+
+    // Stop the consumers, replay, start them again.
     assert!(replicator.process.terminate(WAIT).await.success());
     assert!(notifier.process.terminate(WAIT).await.success());
     for group in [&replicator_group, &notifier_group] {
-        let output = replay_to_earliest(&env, group).await;
+        let (planned, plan) = replay_to_earliest(&env, group, &["--dry-run"]).await;
+        assert!(planned, "{plan}");
+        let lag = group_lag(&env.bootstrap, group, &customers_topic).await;
+        assert_eq!(lag[0].lag, 0, "a dry run changes nothing: {plan}");
+        let (reset, output) = replay_to_earliest(&env, group, &[]).await;
+        assert!(reset, "replay.sh failed: {output}");
         assert!(
             output.contains("--to-earliest"),
             "it says what it does: {output}"
