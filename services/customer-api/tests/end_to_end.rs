@@ -6,7 +6,6 @@ mod common;
 
 use common::spawn_app;
 use common::Customers as _;
-use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -88,13 +87,7 @@ async fn create_update_delete_reach_mongodb_and_the_inbox() {
     assert!(mails
         .iter()
         .any(|m| m.subject == "We are sorry to see you leave"));
-    let all: Vec<Document> = customers
-        .find(doc! {})
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let all = mongo::all_documents(&customers).await;
     assert!(
         all.is_empty(),
         "nothing else in this test's replica: {all:?}"

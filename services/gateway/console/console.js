@@ -1,6 +1,7 @@
 // The web console: signs in at the gateway, then lists (page by page), creates, edits and
 // deletes customers, movies and casts, places orders, drives the order generator, shows every
-// service's health, and shows the platform's change events live as the gateway reads them.
+// service's health, each consumer group's lag and dead letters (with their re-drive), and shows
+// the platform's change events live as the gateway reads them.
 // Plain DOM code, no framework; values from the APIs are only ever set as text, never as HTML.
 //
 // Edits are optimistic: the form remembers the ETag (the version) it was opened with and sends
@@ -56,6 +57,9 @@ let nextCursor = null;
 // The item being edited: { resource, id, etag }.
 let editing = null;
 let liveSource = null;
+// The consumers view refreshes itself while it is shown.
+let consumersTimer = null;
+const CONSUMERS_REFRESH_MS = 5000;
 
 // ---- talking to the gateway ------------------------------------------------------------------
 
@@ -141,6 +145,7 @@ async function showSession() {
 function signOut(text) {
   sessionStorage.removeItem("token");
   stopLive();
+  clearInterval(consumersTimer);
   $("session").hidden = true;
   $("workspace").hidden = true;
   $("login-panel").hidden = false;
@@ -363,10 +368,14 @@ async function showTab(tab) {
   for (const button of document.querySelectorAll("#tabs button")) {
     button.classList.toggle("active", button.dataset.tab === tab);
   }
-  const health = tab === "health";
-  $("health-view").hidden = !health;
-  $("resource-view").hidden = health;
-  if (health) return loadHealth();
+  const view = tab === "health" || tab === "consumers" ? tab : "resource";
+  for (const name of ["health", "consumers", "resource"]) $(`${name}-view`).hidden = name !== view;
+  clearInterval(consumersTimer);
+  if (tab === "health") return loadHealth();
+  if (tab === "consumers") {
+    consumersTimer = setInterval(() => guarded(loadConsumers), CONSUMERS_REFRESH_MS);
+    return loadConsumers();
+  }
   renderResource();
   pageCursors = [null];
   nextCursor = null;
@@ -427,6 +436,41 @@ async function loadHealth() {
     state.textContent = s.status;
     li.append(`${name}: `, state, s.reason ? ` (${s.reason})` : "", s.url ? ` ${s.url}` : "");
     return li;
+  }));
+}
+
+// ---- consumer groups and dead letters --------------------------------------------------------
+
+function row(testid, ...cells) {
+  const tr = document.createElement("tr");
+  tr.setAttribute("data-testid", testid);
+  for (const content of cells) {
+    const td = document.createElement("td");
+    td.append(content);
+    tr.append(td);
+  }
+  return tr;
+}
+
+async function loadConsumers() {
+  const overview = await api("GET", "/api/v1/consumers");
+  $("consumer-rows").replaceChildren(...overview.groups.flatMap((g) => g.topics.map((t) => {
+    const committed = t.partitions.map((p) => (p.committed === null ? "none" : p.committed)).join(", ");
+    const end = t.partitions.map((p) => p.end).join(", ");
+    const lag = document.createElement("span");
+    lag.className = t.lag === 0 ? "up" : "down";
+    lag.textContent = String(t.lag);
+    return row(`consumer-${g.consumer}-${t.topic}`, g.consumer, g.group, t.topic, committed || "-", end || "-", lag);
+  })));
+  $("dead-letter-rows").replaceChildren(...overview.dead_letters.map((d) => {
+    const redrive = d.waiting > 0
+      ? actionButton("Re-drive", `redrive-${d.topic}`, "write", () => guarded(async () => {
+        const result = await api("POST", `/api/v1/dlq/${encodeURIComponent(d.topic)}/redrive`);
+        say(`Re-drove ${result.redriven} message(s) from ${d.dead_letter_topic} to ${d.topic}`);
+        await loadConsumers();
+      }))
+      : "";
+    return row(`dlq-${d.topic}`, d.dead_letter_topic, String(d.waiting), redrive);
   }));
 }
 
@@ -550,6 +594,7 @@ $("first-page").addEventListener("click", () => guarded(async () => {
   await loadRows();
 }));
 $("health-refresh").addEventListener("click", () => guarded(loadHealth));
+$("consumers-refresh").addEventListener("click", () => guarded(loadConsumers));
 $("create-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const form = event.target;

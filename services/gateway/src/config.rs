@@ -95,13 +95,84 @@ pub struct Config {
     /// Confluent-compatible schema registry, for the writer schemas of Avro events.
     #[arg(long, env = "SCHEMA_REGISTRY_URL", default_value = codec::DEFAULT_REGISTRY_URL)]
     pub schema_registry_url: String,
+    /// The consumers whose lag and dead letters the console shows.
+    #[command(flatten)]
+    pub consumers: ConsumerGroups,
     #[command(flatten)]
     pub pool: runtime::db::PoolArgs,
     #[command(flatten)]
     pub log: runtime::telemetry::LogArgs,
 }
 
+/// The platform's consumer groups, under the variables and defaults the consumers themselves
+/// read, so one environment configures both.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConsumerGroups {
+    #[arg(long, env = "REPLICATOR_GROUP", default_value = "replicator")]
+    pub replicator_group: String,
+    /// The topics the replicator reads (without `TOPIC_PREFIX`).
+    #[arg(
+        long,
+        env = "REPLICATOR_TOPICS",
+        value_delimiter = ',',
+        default_values_t = events::Topic::CHANGE_EVENTS.map(|t| t.name().to_owned())
+    )]
+    pub replicator_topics: Vec<String>,
+    #[arg(long, env = "NOTIFIER_GROUP", default_value = "notifier")]
+    pub notifier_group: String,
+    #[arg(long, env = "ORDER_PROCESSOR_GROUP", default_value = "order-processor")]
+    pub order_processor_group: String,
+    /// The group whose offsets in each `<topic>.dlq` mark the dead letters re-driven already.
+    #[arg(long, env = "DLQ_REDRIVE_GROUP", default_value = "dlq-redrive")]
+    pub redrive_group: String,
+}
+
+/// One consumer of the platform: its group and the topics it reads (full names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerGroup {
+    pub consumer: &'static str,
+    pub group: String,
+    pub topics: Vec<String>,
+}
+
+impl ConsumerGroups {
+    /// Every consumer with its topics, `prefix` in front of each.
+    pub fn with_prefix(&self, prefix: &str) -> Vec<ConsumerGroup> {
+        use events::Topic;
+        let group = |consumer: &'static str, group: &str, topics: Vec<String>| ConsumerGroup {
+            consumer,
+            group: group.to_owned(),
+            topics: topics.iter().map(|t| format!("{prefix}{t}")).collect(),
+        };
+        let named = |topics: &[Topic]| -> Vec<String> {
+            topics.iter().map(|t| t.name().to_owned()).collect()
+        };
+        vec![
+            group(
+                "replicator",
+                &self.replicator_group,
+                self.replicator_topics.clone(),
+            ),
+            group(
+                "notifier",
+                &self.notifier_group,
+                named(&[Topic::CUSTOMERS, Topic::ORDER_EXECUTIONS]),
+            ),
+            group(
+                "order-processor",
+                &self.order_processor_group,
+                named(&[Topic::ORDERS]),
+            ),
+        ]
+    }
+}
+
 impl Config {
+    /// The platform's consumers, with their full topic names.
+    pub fn consumer_groups(&self) -> Vec<ConsumerGroup> {
+        self.consumers.with_prefix(&self.topic_prefix)
+    }
+
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_millis(self.upstream_timeout_ms)
     }
@@ -143,6 +214,22 @@ mod tests {
             ["customers", "movies", "casts", "orders", "order-executions"]
         );
         assert!(cli.command.is_none());
+        let groups = config.consumer_groups();
+        let names: Vec<(&str, &str)> = groups
+            .iter()
+            .map(|g| (g.consumer, g.group.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("replicator", "replicator"),
+                ("notifier", "notifier"),
+                ("order-processor", "order-processor")
+            ]
+        );
+        assert_eq!(groups[1].topics, ["customers", "order-executions"]);
+        assert_eq!(groups[2].topics, ["orders"]);
+        assert_eq!(config.consumers.redrive_group, "dlq-redrive");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! (argon2id hashes) in the gateway's own database; `http::site` serves `/docs` and the
 //! aggregated `/health`; `http::console` the web console at `/`; `feed` reads the event topics
 //! and `http::events` streams them to the console's live panel as server-sent events;
+//! `http::consumers` shows every consumer group's lag and dead letters and re-drives them;
 //! `startup` wires it together for `main` and the tests.
 
 pub mod config;

@@ -18,7 +18,8 @@ use web::{
 
 /// Migrates the database, creates the first admin if there is no user, starts the live event
 /// feed in the background (it never holds up the start: Kafka may be down), and returns the
-/// service unstarted: proxy, login, console, event stream, docs, health and metrics on its
+/// service unstarted: proxy, login, console, event stream, consumer lag and dead-letter
+/// re-drive, docs, health and metrics on its
 /// bound address. `shutdown` stops
 /// the feed and ends open event streams.
 pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<App> {
@@ -64,17 +65,26 @@ pub async fn build(config: &Config, shutdown: &Shutdown) -> anyhow::Result<App> 
         ttl: config.jwt_ttl(),
         limiter: http::auth::LoginLimiter::per_minute(config.login_rate_per_min),
     };
+    let consumers = http::consumers::ConsumersState {
+        kafka: config.kafka.clone(),
+        groups: Arc::new(config.consumer_groups()),
+        redriver: Arc::new(
+            kafka::dead_letters::Redriver::new(&config.kafka, &config.consumers.redrive_group)
+                .context("creating the dead-letter re-drive's Kafka producer")?,
+        ),
+    };
     let health = HealthState {
         forwarder: forwarder.clone(),
         upstreams: Arc::new(upstreams.all()),
         own: ready,
         feed,
-        keys,
+        keys: keys.clone(),
     };
     let app = http::proxy_router(&upstreams, &forwarder)
         .merge(http::auth::router(auth))
         .merge(http::site::router(health))
-        .merge(http::console::router());
+        .merge(http::console::router())
+        .merge(http::consumers::router(consumers, keys));
     // The event stream takes its token in the URL: it stays outside the layer that logs URLs.
     let router = web::layers::apply(app)
         .merge(http::events::router(events))

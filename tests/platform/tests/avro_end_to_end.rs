@@ -7,10 +7,7 @@
 //! and outbox event its HTTP handlers run), so this test does not depend on how the API
 //! authenticates its callers.
 
-use customer_api::{
-    domain::{CustomerInput, CustomerPatch},
-    store::{CustomerStore, ALL_MIGRATIONS},
-};
+use customer_api::domain::{CustomerInput, CustomerPatch};
 use mongodb::bson::{doc, Document};
 use std::time::Duration;
 use test_support::{
@@ -76,10 +73,7 @@ async fn relay_refuses_to_start_when_the_registry_rejects_a_schema_as_incompatib
 async fn avro_mode_create_update_delete_reach_mongodb_and_the_inbox() {
     let env = TestEnv::get();
     let registry = SchemaRegistry::start().await;
-    let db = env.fresh_database().await;
-    runtime::db::migrate(&db, ALL_MIGRATIONS).await.unwrap();
-    let store =
-        CustomerStore::new(runtime::db::pool(&db, &runtime::db::PoolArgs::with_size(4)).unwrap());
+    let (db, store) = platform_tests::customer_store(&env).await;
     let prefix = test_support::unique("avro-e2e") + ".";
     let mongo_uri = mongo::shared_uri();
     let replica = test_support::unique("replica").replace('-', "_");
@@ -191,10 +185,7 @@ async fn avro_mode_create_update_delete_reach_mongodb_and_the_inbox() {
 #[tokio::test]
 async fn the_relay_waits_out_a_registry_outage_and_then_publishes_avro() {
     let env = TestEnv::get();
-    let db = env.fresh_database().await;
-    runtime::db::migrate(&db, ALL_MIGRATIONS).await.unwrap();
-    let store =
-        CustomerStore::new(runtime::db::pool(&db, &runtime::db::PoolArgs::with_size(4)).unwrap());
+    let (db, store) = platform_tests::customer_store(&env).await;
     let prefix = test_support::unique("avro-outage") + ".";
     let port = test_support::free_port();
     let url = format!("http://127.0.0.1:{port}");

@@ -1,8 +1,10 @@
 //! The gateway's HTTP surface: which path prefix goes to which API, the login endpoints, and
-//! the gateway's own pages (the console at `/`, `/docs`, `/health`) and the live event stream.
+//! the gateway's own pages (the console at `/`, `/docs`, `/health`), the live event stream and
+//! the consumers' lag and dead letters.
 
 pub mod auth;
 pub mod console;
+pub mod consumers;
 pub mod events;
 pub mod site;
 

@@ -67,6 +67,17 @@ async fn docs() -> Html<String> {
     <code>Authorization: Bearer &lt;token&gt;</code>; writes need role <code>admin</code>.</p>
     <ul>
 {items}    </ul>
+    <h2>The gateway's own endpoints</h2>
+    <ul>
+      <li><code>GET /api/v1/consumers</code> (any token): per consumer group (replicator,
+      notifier, order-processor) and topic, each partition's committed offset, log end offset
+      and lag; per topic, the dead letters in <code>&lt;topic&gt;.dlq</code> not yet re-driven.</li>
+      <li><code>POST /api/v1/dlq/{{topic}}/redrive</code> (admin): re-publishes the waiting dead
+      letters of <code>&lt;topic&gt;.dlq</code> onto <code>&lt;topic&gt;</code>, once each;
+      answers <code>{{"topic", "redriven": n}}</code>. 404 for a topic no consumer reads, 503
+      while Kafka is unreachable.</li>
+      <li><code>GET /api/v1/events/stream</code>: the live change events (server-sent events).</li>
+    </ul>
     <p>Health of every service: <a href="/health">/health</a></p>
   </body>
 </html>

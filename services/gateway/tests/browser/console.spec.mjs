@@ -1,7 +1,8 @@
 // The web console end to end in headless Chromium, driven by Playwright (playwright-core, no
 // bundled browsers): sign in, a validation error shown next to its field, create a customer and
 // see its event arrive in the live panel, page through the list, edit it (and see the update
-// live), meet a concurrent edit as a clear 412 conflict, delete it, and save a screenshot.
+// live), meet a concurrent edit as a clear 412 conflict, delete it, see the consumer groups'
+// lag and dead letters, and save a screenshot.
 //
 // Run by tests/browser.rs, which starts the platform pieces and passes, in the environment:
 // GATEWAY_URL, ADMIN_PASSWORD, CHROMIUM_BIN, PLAYWRIGHT_NODE_PATH (the node_modules holding
@@ -152,6 +153,14 @@ try {
   assert.equal(await bar.evaluate((p) => p.value), await bar.evaluate((p) => p.max));
   const firstRow = await page.locator('[data-testid="row"]').first().getAttribute("data-id");
   await page.locator(`[data-testid="live-event"][data-op="r"][data-key="${firstRow}"]`).first().waitFor(WAIT);
+
+  step("the consumers tab shows each group's lag and each dead-letter topic");
+  await byTestId("tab-consumers").click();
+  const replicatorRow = page.locator('[data-testid^="consumer-replicator-"]').first();
+  await replicatorRow.waitFor(WAIT);
+  assert.match(await replicatorRow.textContent(), /replicator.*customers/);
+  await page.locator('[data-testid^="dlq-"]').first().waitFor(WAIT);
+  await page.screenshot({ path: sibling("consumers"), fullPage: true });
 
   assert.deepEqual(pageErrors, [], "no script errors on the page");
   await page.screenshot({ path: screenshot, fullPage: true });

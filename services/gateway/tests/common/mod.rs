@@ -202,11 +202,7 @@ pub async fn create_user_with_cli(
         .output()
         .await
         .expect("running gateway create-user");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = test_support::process::output_text(&output);
     assert!(output.status.success(), "create-user failed: {text}");
     text
 }

@@ -13,11 +13,11 @@
 //! batch's messages of a partition revoked while it was gathered are dropped, not applied (see
 //! [`crate::CommitOnRevoke`]).
 
-use crate::{CommitOnRevoke, KafkaArgs, KafkaError};
+use crate::{dead_letters, CommitOnRevoke, KafkaArgs, KafkaError};
 use futures::FutureExt;
 use rdkafka::{
     consumer::{CommitMode, Consumer, StreamConsumer},
-    message::{BorrowedMessage, Header, OwnedHeaders},
+    message::{BorrowedHeaders, BorrowedMessage, Header},
     producer::{FutureProducer, FutureRecord},
     Message, Offset, TopicPartitionList,
 };
@@ -52,6 +52,9 @@ pub struct Incoming<'a> {
     pub offset: i64,
     pub key: Option<&'a [u8]>,
     pub payload: Option<&'a [u8]>,
+    /// The producer's headers (the relay's `id` and `type`), kept on a dead letter so that a
+    /// re-drive publishes the message as it first arrived.
+    pub headers: Option<&'a BorrowedHeaders>,
 }
 
 impl<'a> From<&'a BorrowedMessage<'_>> for Incoming<'a> {
@@ -62,6 +65,7 @@ impl<'a> From<&'a BorrowedMessage<'_>> for Incoming<'a> {
             offset: message.offset(),
             key: message.key(),
             payload: message.payload(),
+            headers: message.headers(),
         }
     }
 }
@@ -272,25 +276,25 @@ impl ConsumeLoop {
         tracing::error!(consumer = self.name, topic = incoming.topic, offset = incoming.offset, %reason, "dead-lettering");
         let mut attempt = 0;
         loop {
-            let headers = OwnedHeaders::new()
+            let headers = dead_letters::original_headers(incoming.headers)
                 .insert(Header {
-                    key: "dlq.error",
+                    key: dead_letters::ERROR,
                     value: Some(reason),
                 })
                 .insert(Header {
-                    key: "dlq.topic",
+                    key: dead_letters::TOPIC,
                     value: Some(incoming.topic),
                 })
                 .insert(Header {
-                    key: "dlq.partition",
+                    key: dead_letters::PARTITION,
                     value: Some(&partition),
                 })
                 .insert(Header {
-                    key: "dlq.offset",
+                    key: dead_letters::OFFSET,
                     value: Some(&offset),
                 })
                 .insert(Header {
-                    key: "dlq.consumer",
+                    key: dead_letters::CONSUMER,
                     value: Some(self.name),
                 });
             let mut record = FutureRecord::<[u8], [u8]>::to(&dlq).headers(headers);
@@ -394,6 +398,7 @@ mod tests {
             offset,
             key: None,
             payload: None,
+            headers: None,
         }
     }
 

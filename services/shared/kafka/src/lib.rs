@@ -2,6 +2,8 @@
 //! decided once.
 
 pub mod consume;
+pub mod dead_letters;
+pub mod groups;
 mod rebalance;
 
 pub use rebalance::CommitOnRevoke;
@@ -28,6 +30,8 @@ pub enum KafkaError {
         #[source]
         source: rdkafka::error::KafkaError,
     },
+    #[error("re-driving the dead letters of {topic}: {reason}")]
+    Redrive { topic: String, reason: String },
 }
 
 /// Broker connection options every Kafka-using binary flattens into its config.
@@ -73,7 +77,7 @@ impl KafkaArgs {
         self
     }
 
-    fn base(&self) -> ClientConfig {
+    pub(crate) fn base(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.bootstrap_servers);
         config
@@ -186,34 +190,17 @@ impl KafkaArgs {
         let consumer: BaseConsumer = self.base().create().map_err(KafkaError::Client)?;
         let topic = topic.to_owned();
         let inspect = move || {
-            let failed = |source| KafkaError::Inspect {
-                topic: topic.clone(),
-                source,
-            };
-            let metadata = consumer
-                .fetch_metadata(Some(&topic), TIMEOUT)
-                .map_err(failed)?;
-            let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+            let Some(partitions) = partitions(&consumer, &topic, TIMEOUT)? else {
                 return Ok(None);
             };
-            match found.error() {
-                None => {}
-                Some(e)
-                    if RDKafkaErrorCode::from(e) == RDKafkaErrorCode::UnknownTopicOrPartition =>
-                {
-                    return Ok(None)
-                }
-                Some(e) => {
-                    return Err(failed(rdkafka::error::KafkaError::MetadataFetch(
-                        RDKafkaErrorCode::from(e),
-                    )))
-                }
-            }
             let mut held = 0;
-            for partition in found.partitions() {
+            for partition in partitions {
                 let (low, high) = consumer
-                    .fetch_watermarks(&topic, partition.id(), TIMEOUT)
-                    .map_err(failed)?;
+                    .fetch_watermarks(&topic, partition, TIMEOUT)
+                    .map_err(|source| KafkaError::Inspect {
+                        topic: topic.clone(),
+                        source,
+                    })?;
                 held += high - low;
             }
             Ok(Some(held))
@@ -259,5 +246,32 @@ impl KafkaArgs {
             }
         }
         Ok(())
+    }
+}
+
+/// The partition ids of `topic`, or `None` when there is no such topic. A blocking call.
+fn partitions(
+    consumer: &impl rdkafka::consumer::Consumer,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Option<Vec<i32>>, KafkaError> {
+    let failed = |source| KafkaError::Inspect {
+        topic: topic.to_owned(),
+        source,
+    };
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(failed)?;
+    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+        return Ok(None);
+    };
+    match found.error() {
+        None => Ok(Some(found.partitions().iter().map(|p| p.id()).collect())),
+        Some(e) if RDKafkaErrorCode::from(e) == RDKafkaErrorCode::UnknownTopicOrPartition => {
+            Ok(None)
+        }
+        Some(e) => Err(failed(rdkafka::error::KafkaError::MetadataFetch(
+            RDKafkaErrorCode::from(e),
+        ))),
     }
 }

@@ -55,6 +55,22 @@ pub async fn document_gone(
     .await
 }
 
+/// Every document of `collection`, in the server's order.
+pub async fn all_documents(
+    collection: &mongodb::Collection<mongodb::bson::Document>,
+) -> Vec<mongodb::bson::Document> {
+    use futures::TryStreamExt;
+    let read = async {
+        collection
+            .find(mongodb::bson::doc! {})
+            .await?
+            .try_collect()
+            .await
+    };
+    read.await
+        .unwrap_or_else(|e: mongodb::error::Error| panic!("reading {}: {e}", collection.name()))
+}
+
 pub struct MongoServer {
     pub port: u16,
     server: LocalServer,

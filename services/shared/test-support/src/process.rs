@@ -36,6 +36,16 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// What a finished command wrote, standard output then standard error, as text (for
+/// assertions and failure messages).
+pub fn output_text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 impl ServiceProcess {
     /// Starts workspace binary `name` with `envs`, logging to `log_dir/<name>-<pid>.log`.
     pub fn spawn(name: &str, envs: &[(&str, String)], log_dir: &Path) -> Self {

@@ -301,3 +301,29 @@ pub fn first_occurrences(records: &[Record], key: &str) -> Vec<i64> {
         .map(|r| r.event.version)
         .collect()
 }
+
+/// The lag of `group` on each of `topics`, as the gateway reports it (`kafka::groups`).
+pub async fn group_lag(
+    bootstrap: &str,
+    group: &str,
+    topics: &[String],
+) -> Vec<kafka::groups::TopicLag> {
+    kafka::KafkaArgs::new(bootstrap)
+        .group_lag(group, topics)
+        .await
+        .unwrap_or_else(|e| panic!("the lag of group {group}: {e}"))
+}
+
+/// Waits until `group` has handled everything `topics` hold: no lag on any partition (a group
+/// with nothing committed lags by all a partition holds).
+pub async fn wait_until_caught_up(bootstrap: &str, group: &str, topics: &[String], wait: Duration) {
+    crate::eventually(
+        &format!("group {group} to catch up on {topics:?}"),
+        wait,
+        || async {
+            let lags = group_lag(bootstrap, group, topics).await;
+            lags.iter().all(|t| t.lag == 0).then_some(())
+        },
+    )
+    .await
+}
