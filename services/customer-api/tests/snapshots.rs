@@ -197,6 +197,17 @@ async fn snapshot_of(client: &Client, api: &RunningService, location: &str) -> V
     response.json().await.unwrap()
 }
 
+/// Pauses or resumes the snapshot at `location`, asserting 200; returns it.
+async fn steer(client: &Client, api: &RunningService, location: &str, action: &str) -> Value {
+    let response = client
+        .post(format!("{}{location}/{action}", api.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{action}");
+    response.json().await.unwrap()
+}
+
 async fn read_events(database_url: &str) -> (i64, i64) {
     (
         test_support::count(
@@ -252,14 +263,7 @@ async fn a_killed_api_resumes_its_snapshot_and_emits_no_finished_chunk_twice() {
 
     let api = api_process(&database_url).await;
     // Paused, it emits nothing more; resumed, it finishes.
-    let paused: Value = client
-        .post(format!("{}{location}/pause", api.http))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let paused = steer(&client, &api, &location, "pause").await;
     assert_eq!(paused["state"], "paused", "{paused}");
     let at_pause = read_events(&database_url).await;
     assert_eq!(at_pause.0, paused["rows_done"].as_i64().unwrap());
@@ -269,12 +273,8 @@ async fn a_killed_api_resumes_its_snapshot_and_emits_no_finished_chunk_twice() {
         at_pause,
         "nothing while paused"
     );
-    let resumed = client
-        .post(format!("{}{location}/resume", api.http))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resumed.status(), StatusCode::OK);
+    let resumed = steer(&client, &api, &location, "resume").await;
+    assert_eq!(resumed["state"], "running", "{resumed}");
 
     let snapshot = test_support::eventually("the resumed snapshot to finish", WAIT, || async {
         let snapshot = snapshot_of(&client, &api, &location).await;
