@@ -72,8 +72,15 @@ active_members() {
         awk -v g="$group" '$1 == g { n = $NF } END { print (n ~ /^[0-9]+$/ ? n : 0) }'
 }
 
+# Every running instance of the service (startup.sh names instance 1 NAME, instance n NAME-n).
+native_pidfiles=()
+if [[ -n $service ]]; then
+    for pidfile in "$pids/$service.pid" "$pids/$service"-[2-9].pid; do
+        if pidfile_pid "$pidfile" >/dev/null 2>&1; then native_pidfiles+=("$pidfile"); fi
+    done
+fi
 native_pid=""
-if [[ -n $service ]]; then native_pid=$(pidfile_pid "$pids/$service.pid") || native_pid=""; fi
+if ((${#native_pidfiles[@]} > 0)); then native_pid=$(pidfile_pid "${native_pidfiles[0]}"); fi
 
 log "group $group on $bootstrap: reset ${target[*]} (${topics[*]})"
 if $dry_run; then
@@ -100,8 +107,8 @@ restart_consumer() {
 if [[ -n $native_pid ]]; then
     trap restart_consumer EXIT
     restart=true
-    log "stopping $service (pid $native_pid) so that its group is inactive"
-    stop_pidfile "$pids/$service.pid" 30
+    log "stopping $service (${#native_pidfiles[@]} instance(s)) so that its group is inactive"
+    for pidfile in "${native_pidfiles[@]}"; do stop_pidfile "$pidfile" 30; done
 fi
 
 members=$(active_members)
