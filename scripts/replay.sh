@@ -99,8 +99,11 @@ restart_consumer() {
     local rc=$?
     trap - EXIT
     if $restart; then
-        log "starting $service again (setup/startup.sh --native starts what is not running)"
-        "$repo/setup/startup.sh" --native >/dev/null || rc=1
+        # As many instances as were stopped, whatever the environment says.
+        local count_var
+        count_var=$(tr '[:lower:]-' '[:upper:]_' <<<"$service")_INSTANCES
+        log "starting $service again, ${#native_pidfiles[@]} instance(s) (setup/startup.sh --native starts what is not running)"
+        env "$count_var=${#native_pidfiles[@]}" "$repo/setup/startup.sh" --native >/dev/null || rc=1
     fi
     exit "$rc"
 }

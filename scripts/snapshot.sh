@@ -66,7 +66,7 @@ token() {
     local kept="${PLATFORM_RUNTIME_DIR:-$repo/.runtime/platform}/secrets/admin_password"
     if [[ -z $password && -r $kept ]]; then password=$(<"$kept"); fi
     [[ -n $password ]] || die "set TOKEN, or ADMIN_PASSWORD to log in at $gateway"
-    curl -fsS -X POST -u "${ADMIN_USER:-admin}:$password" "$gateway/api/v1/auth/login" | json access_token ||
+    curl -fsS -X POST -u "${ADMIN_USER:-admin}:$password" "$gateway/api/v1/auth/login" | json token ||
         die "login at $gateway/api/v1/auth/login failed"
 }
 auth="Authorization: Bearer $(token)"
