@@ -177,8 +177,12 @@ fn respond<R: Collection>(status: StatusCode, row: &R::Row) -> Response {
 }
 
 fn parse_id<R: Collection>(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw)
-        .map_err(|_| ApiError::NotFound(format!("{} {raw} not found", R::AGGREGATE.name)))
+    path_id(R::AGGREGATE.name, raw)
+}
+
+/// The id in a path: one that is not a UUID names nothing, so it is a 404 like an unknown one.
+pub(crate) fn path_id(kind: &str, raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound(format!("{kind} {raw} not found")))
 }
 
 impl From<StoreError> for ApiError {

@@ -185,11 +185,16 @@ impl<R> Store<R> {
     }
 
     async fn conn(&self) -> Result<PgConn, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+        checkout(&self.pool).await
     }
+}
+
+/// A pooled connection; none to be had (the database is down or every one is busy past the
+/// checkout timeout) is [`StoreError::Unavailable`], a 503.
+pub(crate) async fn checkout(pool: &PgPool) -> Result<PgConn, StoreError> {
+    pool.get()
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
 impl<R: Collection> Store<R> {

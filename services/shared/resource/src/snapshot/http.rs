@@ -115,5 +115,5 @@ async fn change<R: Api>(
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::NotFound(format!("snapshot {raw} not found")))
+    crate::http::path_id("snapshot", raw)
 }

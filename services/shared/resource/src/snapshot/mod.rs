@@ -285,10 +285,7 @@ impl<R: Api> Snapshots<R> {
     }
 
     async fn conn(&self) -> Result<runtime::db::PgConn, StoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+        crate::store::checkout(&self.pool).await
     }
 
     /// Starts a snapshot: counts the rows in scope and leaves it running for the runner.
